@@ -1,0 +1,102 @@
+/**
+ * What every format reader produces: a summary, the list of weights, and random access to their values.
+ * Readers live in src/core/formats/<format>/; writers take the same LoadedModel back (its `internal`
+ * handle is format-specific) plus the engine's per-weight results.
+ */
+import type { Compressed } from '../compress/types';
+
+export type ModelFormat = 'mlpackage' | 'mlmodel' | 'onnx';
+
+/** MIL / ONNX-style dtype names: fp16, fp32, bf16, fp64, int8, uint8, int4, uint4, uint1..uint6, int16, ... */
+export type DType = string;
+
+export interface Consumer {
+  /** op / layer / node name */
+  name: string;
+  /** op type (MIL op type, NN layer type such as `convolution`, ONNX op_type) */
+  type: string;
+  /** which input of the consumer the weight feeds (MIL param name, NN field such as `weights`, ONNX input index) */
+  param: string;
+}
+
+export type WeightLocation =
+  | { kind: 'inline' }
+  | { kind: 'blob'; file: string; offset: number }
+  | { kind: 'external'; file: string; offset: number; length: number };
+
+export interface ExistingCompression {
+  /** e.g. 'palettized', 'quantized', 'sparse', 'sparse+palettized', 'sparse+quantized', 'fp16', 'lut', 'linear' */
+  kind: string;
+  nbits?: number;
+  /** per_tensor, per_channel, per_block, per_grouped_channel, vector */
+  granularity?: string;
+  /** constexpr ops first to last (mlprogram) or the NN storage kind */
+  opChain: string[];
+}
+
+export interface WeightInfo {
+  /** Stable id, unique in the model (e.g. `main/conv1_weight_to_fp16`, `layers/conv1.weights`, `onnx/conv1.weight`). */
+  id: string;
+  /** The name the consumer reads (golden `name`). */
+  name: string;
+  /** `name` without the _palettized/_quantized/_sparsified/_palettized_pcs suffixes (golden `base_name`). */
+  baseName: string;
+  /** golden `op_type`: `const`, the last constexpr op, `<layerType>.<field>` for NN, `initializer`/`Constant` for ONNX */
+  opType: string;
+  consumers: Consumer[];
+  /** dense (decompressed) shape */
+  shape: number[];
+  /** dense dtype (fp16 / fp32 / ...). For NN: the storage kind as golden files name it (float32, float16, ...). */
+  dtype: DType;
+  /** element count of the dense tensor */
+  count: number;
+  /** exact bytes on disk, including packed sub-byte data, LUTs, scales, zero points and masks */
+  bytes: number;
+  location: WeightLocation;
+  /** set when the weight is already stored compressed */
+  compression?: ExistingCompression;
+  /** the function / graph / sub-block path the weight lives in, for display */
+  scope?: string;
+}
+
+export interface ModelSummary {
+  format: ModelFormat;
+  /** mlProgram, neuralNetwork, neuralNetworkClassifier, pipeline, textClassifier, onnx, ... */
+  modelType: string;
+  fileName: string;
+  /** total bytes of the input files */
+  fileBytes: number;
+  specificationVersion?: number;
+  /** e.g. 'iOS16 / macOS13' */
+  os?: string;
+  /** MIL opsets per function, e.g. ['CoreML6'] */
+  opsets?: string[];
+  functions?: string[];
+  onnx?: { irVersion: number; opsets: { domain: string; version: number }[]; producer?: string };
+  weightCount: number;
+  totalParams: number;
+  totalWeightBytes: number;
+  bytesByDtype: Record<string, number>;
+  /** a plain sentence when the model has nothing to compress, etc. */
+  note?: string;
+}
+
+/** A dense float tensor as stored: fp16 as raw bits, fp32 as floats. */
+export interface DenseTensor {
+  dtype: 'fp16' | 'fp32';
+  shape: number[];
+  data: Float32Array | Uint16Array;
+}
+
+export interface LoadedModel {
+  summary: ModelSummary;
+  weights: WeightInfo[];
+  /** The fully decompressed values as float32, row-major in `shape`. */
+  readFloat32(id: string): Promise<Float32Array>;
+  /** The dense stored tensor of an uncompressed float weight (fp16 bits kept exact). */
+  readDense(id: string): Promise<DenseTensor>;
+  /** The stored representation of a weight (dense, or what its constexpr chain / NN quantization holds). */
+  readRepr(id: string): Promise<Compressed>;
+  /** Format-specific handle for the writer of the same format. */
+  readonly internal: unknown;
+}

@@ -1,0 +1,85 @@
+/**
+ * Sub-byte packing. MIL (blob storage, immediates, iOS16 indices and masks) and ONNX int4/uint4 use an
+ * LSB-first bit stream; the old NeuralNetwork rawValue uses an MSB-first stream (formats.md §4.6, §6.3).
+ * Values are unsigned codes 0..2^bits-1 (for int4, pass the two's-complement nibble: v & 15).
+ */
+
+export function packedBytes(count: number, bits: number): number {
+  return Math.ceil((count * bits) / 8);
+}
+
+export function packLSB(values: ArrayLike<number>, bits: number, count = values.length): Uint8Array {
+  const out = new Uint8Array(packedBytes(count, bits));
+  if (bits === 8) {
+    for (let i = 0; i < count; i++) out[i] = values[i] & 0xff;
+    return out;
+  }
+  const mask = (1 << bits) - 1;
+  if (bits === 4) {
+    for (let i = 0; i < count; i++) out[i >> 1] |= (values[i] & 15) << ((i & 1) << 2);
+    return out;
+  }
+  let bit = 0;
+  for (let i = 0; i < count; i++, bit += bits) {
+    const v = values[i] & mask;
+    const byte = bit >>> 3;
+    const off = bit & 7;
+    out[byte] |= (v << off) & 0xff;
+    if (off + bits > 8) out[byte + 1] |= v >>> (8 - off);
+  }
+  return out;
+}
+
+export function unpackLSB(bytes: Uint8Array, bits: number, count: number, out = new Uint8Array(count)): Uint8Array {
+  if (bytes.length < packedBytes(count, bits)) {
+    throw new RangeError(`packed data too short: ${bytes.length} bytes for ${count} × ${bits}-bit values`);
+  }
+  if (bits === 8) {
+    out.set(bytes.subarray(0, count));
+    return out;
+  }
+  const mask = (1 << bits) - 1;
+  if (bits === 4) {
+    for (let i = 0; i < count; i++) out[i] = (bytes[i >> 1] >>> ((i & 1) << 2)) & 15;
+    return out;
+  }
+  let bit = 0;
+  for (let i = 0; i < count; i++, bit += bits) {
+    const byte = bit >>> 3;
+    const off = bit & 7;
+    let v = bytes[byte] >>> off;
+    if (off + bits > 8) v |= bytes[byte + 1] << (8 - off);
+    out[i] = v & mask;
+  }
+  return out;
+}
+
+/** NeuralNetwork rawValue packing: MSB-first, at least one byte. */
+export function packMSB(values: ArrayLike<number>, bits: number, count = values.length): Uint8Array {
+  const out = new Uint8Array(Math.max(1, packedBytes(count, bits)));
+  let bit = 0;
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    for (let b = bits - 1; b >= 0; b--, bit++) {
+      if ((v >>> b) & 1) out[bit >>> 3] |= 0x80 >>> (bit & 7);
+    }
+  }
+  return out;
+}
+
+export function unpackMSB(bytes: Uint8Array, bits: number, count: number, out = new Uint8Array(count)): Uint8Array {
+  if (bytes.length < packedBytes(count, bits)) {
+    throw new RangeError(`packed data too short: ${bytes.length} bytes for ${count} × ${bits}-bit values`);
+  }
+  if (bits === 8) {
+    out.set(bytes.subarray(0, count));
+    return out;
+  }
+  let bit = 0;
+  for (let i = 0; i < count; i++) {
+    let v = 0;
+    for (let b = 0; b < bits; b++, bit++) v = (v << 1) | ((bytes[bit >>> 3] >>> (7 - (bit & 7))) & 1);
+    out[i] = v;
+  }
+  return out;
+}
