@@ -46,7 +46,22 @@ export interface OpThresholdPrunerConfig {
   weight_threshold: number;
 }
 
-export type OpConfig = OpPalettizerConfig | OpLinearQuantizerConfig | OpMagnitudePrunerConfig | OpThresholdPrunerConfig;
+/**
+ * The old NeuralNetwork path (coremltools.models.neural_network.quantization_utils.quantize_weights):
+ * nbits 1-8 or 16, quantization_mode linear | linear_symmetric | kmeans_lut | linear_lut.
+ */
+export interface NNQuantizeConfig {
+  type: 'NNQuantizeConfig';
+  nbits: number;
+  quantization_mode: 'linear' | 'linear_symmetric' | 'kmeans_lut' | 'linear_lut' | 'kmeans';
+}
+
+export type OpConfig =
+  | OpPalettizerConfig
+  | OpLinearQuantizerConfig
+  | OpMagnitudePrunerConfig
+  | OpThresholdPrunerConfig
+  | NNQuantizeConfig;
 
 /** coremltools OptimizationConfig: null skips. */
 export interface OptimizationConfig {
@@ -139,7 +154,20 @@ export interface SparseRepr {
   inner?: LutRepr | AffineRepr;
 }
 
-export type Compressed = DenseRepr | LutRepr | AffineRepr | SparseRepr;
+/** NeuralNetwork linear quantization: W = q * scale + bias, scale/bias per channel along `axis` (length 1 or C). */
+export interface NNLinearRepr {
+  kind: 'nnlinear';
+  dtype: 'fp32';
+  nbits: number;
+  shape: number[];
+  /** unsigned codes, one per element */
+  data: Uint8Array;
+  scale: Float32Array;
+  bias: Float32Array;
+  axis: number;
+}
+
+export type Compressed = DenseRepr | LutRepr | AffineRepr | SparseRepr | NNLinearRepr;
 
 // ---------------------------------------------------------------------------------------------
 

@@ -100,3 +100,31 @@ export interface LoadedModel {
   /** Format-specific handle for the writer of the same format. */
   readonly internal: unknown;
 }
+
+/** One file of a written model, produced in pieces so that big weights never sit in one buffer. */
+export interface OutputFile {
+  /** '/'-separated path inside the output (for an .mlpackage: `Manifest.json`, `Data/com.apple.CoreML/...`) */
+  path: string;
+  /** exact size in bytes */
+  size: number;
+  chunks(): AsyncIterable<Uint8Array>;
+}
+
+export interface WrittenModel {
+  format: ModelFormat;
+  /** e.g. `Model.pal4.mlpackage`, `model.q8.onnx` (an .mlpackage is a folder: zip it or write it to a folder) */
+  name: string;
+  files: OutputFile[];
+}
+
+/** Collects an OutputFile into one buffer (tests and small models only). */
+export async function outputBytes(f: OutputFile): Promise<Uint8Array> {
+  const out = new Uint8Array(f.size);
+  let o = 0;
+  for await (const c of f.chunks()) {
+    out.set(c, o);
+    o += c.length;
+  }
+  if (o !== f.size) throw new Error(`${f.path}: wrote ${o} bytes, declared ${f.size}`);
+  return out;
+}
