@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { WorkerPool, isAbort, type PoolWorker } from './pool';
+
+/** A fake worker: each call waits until the test releases it; terminate() marks it dead. */
+class FakeWorker {
+  static all: FakeWorker[] = [];
+  dead = false;
+  pending: { resolve: (v: number) => void; x: number }[] = [];
+  calls = 0;
+  constructor() {
+    FakeWorker.all.push(this);
+  }
+  api = {
+    square: (x: number) =>
+      new Promise<number>((resolve) => {
+        this.calls++;
+        this.pending.push({ resolve, x });
+      }),
+  };
+  /** completes the oldest pending call (a dead worker never answers) */
+  release(): void {
+    const p = this.pending.shift();
+    if (p && !this.dead) p.resolve(p.x * p.x);
+  }
+}
+
+function makePool(size: number) {
+  FakeWorker.all = [];
+  return new WorkerPool<FakeWorker['api']>(() => {
+    const w = new FakeWorker();
+    const pw: PoolWorker<FakeWorker['api']> = { api: w.api, terminate: () => (w.dead = true) };
+    return pw;
+  }, size);
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('WorkerPool', () => {
+  it('runs at most `size` jobs at once and queues the rest in order', async () => {
+    const pool = makePool(2);
+    const results: number[] = [];
+    const ps = [1, 2, 3, 4].map((x) => pool.run((api) => api.square(x)).then((v) => results.push(v)));
+    await tick();
+    expect(pool.status()).toMatchObject({ running: 2, queued: 2 });
+    expect(FakeWorker.all.length).toBe(2);
+    FakeWorker.all[0].release();
+    await tick();
+    // job 3 went to the worker that finished
+    expect(FakeWorker.all[0].pending.map((p) => p.x)).toEqual([3]);
+    FakeWorker.all[1].release();
+    await tick();
+    FakeWorker.all[0].release();
+    FakeWorker.all[1].release();
+    await Promise.all(ps);
+    expect(results).toEqual([1, 4, 9, 16]);
+    expect(pool.status()).toMatchObject({ running: 0, queued: 0, done: 4, submitted: 4 });
+    expect(FakeWorker.all.length).toBe(2); // workers are reused
+  });
+
+  it('aborting a running job terminates its worker at once and respawns for the next job', async () => {
+    const pool = makePool(1);
+    const ctl = new AbortController();
+    const a = pool.run((api) => api.square(5), { signal: ctl.signal });
+    const b = pool.run((api) => api.square(6));
+    await tick();
+    const first = FakeWorker.all[0];
+    expect(first.calls).toBe(1);
+    ctl.abort();
+    await expect(a).rejects.toSatisfy(isAbort);
+    expect(first.dead).toBe(true);
+    await tick();
+    expect(pool.spawned).toBe(2);
+    const second = FakeWorker.all[1];
+    expect(second.pending.map((p) => p.x)).toEqual([6]);
+    second.release();
+    await expect(b).resolves.toBe(36);
+  });
+
+  it('aborting a queued job drops it without touching any worker', async () => {
+    const pool = makePool(1);
+    const ctl = new AbortController();
+    const a = pool.run((api) => api.square(2));
+    const b = pool.run((api) => api.square(3), { signal: ctl.signal });
+    await tick();
+    ctl.abort();
+    await expect(b).rejects.toSatisfy(isAbort);
+    expect(FakeWorker.all[0].dead).toBe(false);
+    FakeWorker.all[0].release();
+    await expect(a).resolves.toBe(4);
+    expect(FakeWorker.all[0].calls).toBe(1);
+  });
+
+  it('an already aborted signal rejects without queueing', async () => {
+    const pool = makePool(1);
+    const ctl = new AbortController();
+    ctl.abort();
+    await expect(pool.run((api) => api.square(2), { signal: ctl.signal })).rejects.toSatisfy(isAbort);
+    expect(FakeWorker.all.length).toBe(0);
+  });
+
+  it('caches results by key: a second ask for the same key does no work', async () => {
+    const pool = makePool(1);
+    const p1 = pool.run((api) => api.square(7), { key: 'w1|pal4' });
+    const p2 = pool.run((api) => api.square(7), { key: 'w1|pal4' }); // shares the job in flight
+    await tick();
+    FakeWorker.all[0].release();
+    await expect(p1).resolves.toBe(49);
+    await expect(p2).resolves.toBe(49);
+    expect(FakeWorker.all[0].calls).toBe(1);
+    expect(pool.cached('w1|pal4')).toBe(49);
+    await expect(pool.run((api) => api.square(7), { key: 'w1|pal4' })).resolves.toBe(49);
+    expect(FakeWorker.all[0].calls).toBe(1);
+  });
+
+  it('does not cache failures or aborted jobs', async () => {
+    const pool = makePool(1);
+    await expect(pool.run(() => Promise.reject(new Error('boom')), { key: 'k' })).rejects.toThrow('boom');
+    expect(pool.cached('k')).toBeUndefined();
+    const ctl = new AbortController();
+    const p = pool.run((api) => api.square(3), { key: 'k2', signal: ctl.signal });
+    await tick();
+    ctl.abort();
+    await expect(p).rejects.toSatisfy(isAbort);
+    expect(pool.cached('k2')).toBeUndefined();
+  });
+
+  it('a dead worker answering late does not disturb the job now running on its slot', async () => {
+    const pool = makePool(1);
+    const ctl = new AbortController();
+    const a = pool.run((api) => api.square(2), { signal: ctl.signal });
+    await tick();
+    const first = FakeWorker.all[0];
+    ctl.abort();
+    await expect(a).rejects.toSatisfy(isAbort);
+    const b = pool.run((api) => api.square(9));
+    await tick();
+    first.dead = false; // pretend the old call resolves after termination
+    first.release();
+    await tick();
+    expect(pool.status().running).toBe(1);
+    FakeWorker.all[1].release();
+    await expect(b).resolves.toBe(81);
+  });
+
+  it('reports status to subscribers and closes cleanly', async () => {
+    const pool = makePool(2);
+    const seen: number[] = [];
+    pool.subscribe((s) => seen.push(s.running + s.queued));
+    const a = pool.run((api) => api.square(1));
+    const b = pool.run((api) => api.square(2));
+    const c = pool.run((api) => api.square(3));
+    await tick();
+    expect(Math.max(...seen)).toBe(3);
+    pool.close();
+    await expect(a).rejects.toSatisfy(isAbort);
+    await expect(c).rejects.toSatisfy(isAbort);
+    await expect(b).rejects.toSatisfy(isAbort);
+    expect(FakeWorker.all.every((w) => w.dead)).toBe(true);
+  });
+});

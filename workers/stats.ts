@@ -1,0 +1,79 @@
+/**
+ * Statistics of one weight's float values, in one pass plus a count of distinct values: min, max, mean,
+ * std (population, float64 accumulation), exact-zero fraction and a histogram. Pure; runs in a worker.
+ */
+
+export interface WeightStats {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  std: number;
+  /** fraction of values exactly 0 (or -0) */
+  sparsity: number;
+  zeros: number;
+  unique: number;
+  /** bin counts over [histMin, histMax] */
+  hist: number[];
+  histMin: number;
+  histMax: number;
+}
+
+export function weightStats(v: Float32Array, bins = 64): WeightStats {
+  const n = v.length;
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let zeros = 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (x < min) min = x;
+    if (x > max) max = x;
+    sum += x;
+    if (x === 0) zeros++;
+  }
+  const mean = n ? sum / n : 0;
+  let ss = 0;
+  const hist = new Array<number>(bins).fill(0);
+  const lo = n ? min : 0;
+  const hi = n ? max : 0;
+  const width = hi > lo ? (hi - lo) / bins : 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    const d = x - mean;
+    ss += d * d;
+    let b = width > 0 ? Math.floor((x - lo) / width) : 0;
+    if (b >= bins) b = bins - 1;
+    if (b >= 0) hist[b]++;
+  }
+  return {
+    count: n,
+    min: n ? min : 0,
+    max: n ? max : 0,
+    mean,
+    std: n ? Math.sqrt(ss / n) : 0,
+    sparsity: n ? zeros / n : 0,
+    zeros,
+    unique: countDistinct(v),
+    hist,
+    histMin: lo,
+    histMax: hi,
+  };
+}
+
+/** Distinct values (0 and -0 count once; NaN ignored). Sorts a copy: the input stays as it is. */
+export function countDistinct(v: Float32Array): number {
+  if (v.length === 0) return 0;
+  const s = Float32Array.from(v).sort();
+  let count = 0;
+  let prev = NaN;
+  for (let i = 0; i < s.length; i++) {
+    const x = s[i];
+    if (x !== x) continue;
+    if (count === 0 || x !== prev) {
+      count++;
+      prev = x;
+    }
+  }
+  return count;
+}
