@@ -77,7 +77,10 @@ export async function detectFormat(tree: FileTree, depth = 0): Promise<Detected>
       if (depth > 0) throw new ShrinkrayError('zip-no-model', `${p}: a zip inside a zip is not supported`, p);
       const inner = await openZip(src);
       const found = await detectFormat(inner, depth + 1).catch((e) => {
-        if (e instanceof ShrinkrayError && e.code === 'not-a-model') {
+        // A zip whose only files are not models (a readme, a photo) holds no model; a file named .onnx or
+        // .mlmodel that fails to decode keeps its own error.
+        const stray = e instanceof ShrinkrayError && (e.code === 'protobuf-decode' || e.code === 'empty-file') && rank(e.file ?? '') > 1;
+        if (e instanceof ShrinkrayError && (e.code === 'not-a-model' || stray)) {
           throw new ShrinkrayError('zip-no-model', `${p}: the zip holds no .mlpackage, .mlmodel or .onnx model`, p);
         }
         throw e;
