@@ -1,0 +1,67 @@
+/** Histogram of the selected weight's values, with optional vertical marks (LUT centroids, quantization grid). */
+import { Bar, CartesianGrid, ComposedChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useModel } from '../../store/model';
+import { fmtNum, fmtPct, fmtShape } from '../format';
+
+export interface Overlay {
+  label: string;
+  /** values to mark on the x axis (at most a few hundred are drawn) */
+  values: number[];
+  caption?: string;
+}
+
+export function Histogram({ overlay }: { overlay?: Overlay }) {
+  const model = useModel((s) => s.model);
+  const selectedId = useModel((s) => s.selectedId);
+  const stats = useModel((s) => (s.selectedId ? s.stats[s.selectedId] : undefined));
+  const statsError = useModel((s) => (s.selectedId ? s.statsErrors[s.selectedId] : undefined));
+  const w = model?.weights.find((x) => x.id === selectedId);
+  if (!model || !w) return null;
+  const bins = stats?.hist ?? [];
+  const width = stats && bins.length ? (stats.histMax - stats.histMin) / bins.length : 0;
+  const data = bins.map((c, i) => ({ x: stats!.histMin + (i + 0.5) * width, count: c }));
+  const marks = overlay ? thin(overlay.values, 256) : [];
+  return (
+    <figure className="panel chart" aria-label={`Histogram of ${w.name}`} data-testid="histogram">
+      <figcaption>
+        <strong>{w.name}</strong> <span className="muted">{fmtShape(w.shape)} {w.dtype}</span>
+      </figcaption>
+      {statsError ? (
+        <p className="error-inline">{statsError}</p>
+      ) : !stats ? (
+        <p className="muted">Computing statistics…</p>
+      ) : (
+        <>
+          <ResponsiveContainer width="100%" height={200}>
+            <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }} barCategoryGap={0}>
+              <CartesianGrid strokeDasharray="3 3" vertical={false} />
+              <XAxis dataKey="x" type="number" domain={[stats.histMin - width, stats.histMax + width]} tickFormatter={(v: number) => fmtNum(v)} />
+              <YAxis width={50} />
+              <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
+              <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
+              {marks.map((v, i) => (
+                <ReferenceLine key={i} x={v} stroke="#c0392b" strokeOpacity={0.7} ifOverflow="extendDomain" />
+              ))}
+            </ComposedChart>
+          </ResponsiveContainer>
+          <p className="stats-line" data-testid="weight-stats">
+            min {fmtNum(stats.min)} · max {fmtNum(stats.max)} · mean {fmtNum(stats.mean)} · std {fmtNum(stats.std)} · zeros {fmtPct(stats.sparsity)} · unique{' '}
+            {stats.unique}
+          </p>
+          {overlay && (
+            <p className="stats-line overlay-caption" data-testid="histogram-overlay">
+              <span className="swatch red" /> {overlay.label}
+              {overlay.caption ? ` · ${overlay.caption}` : ''}
+            </p>
+          )}
+        </>
+      )}
+    </figure>
+  );
+}
+
+function thin(v: number[], max: number): number[] {
+  if (v.length <= max) return v;
+  const step = v.length / max;
+  return Array.from({ length: max }, (_, i) => v[Math.floor(i * step)]);
+}
