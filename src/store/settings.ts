@@ -144,20 +144,22 @@ export function stepConfigs(s: Settings): OpConfig[] {
   }
 }
 
-/** A layer or op-type override: skip it, or use a preset's settings for it. */
-export type Override = { kind: 'skip' } | { kind: 'preset'; presetId: string };
+/** A layer or op-type override: skip it, or compress it with other settings (a preset, or the size budget's pick). */
+export type Override = { kind: 'skip' } | { kind: 'settings'; label: string; settings: Partial<Settings> };
+
+export function presetOverride(id: string): Override | undefined {
+  const p = PRESETS.find((x) => x.id === id);
+  return p ? { kind: 'settings', label: p.label, settings: p.settings } : undefined;
+}
 
 export function overrideSettings(global: Settings, o: Override): Settings | null {
   if (o.kind === 'skip') return null;
-  const p = PRESETS.find((x) => x.id === o.presetId);
-  if (!p) return null;
-  return { ...applyPreset(global, p), weightThreshold: global.weightThreshold, target: global.target };
+  return { ...DEFAULT_SETTINGS, ...o.settings, weightThreshold: global.weightThreshold, target: global.target };
 }
 
 export function overrideLabel(o: Override | undefined): string {
   if (!o) return 'global';
-  if (o.kind === 'skip') return 'skip';
-  return PRESETS.find((p) => p.id === o.presetId)?.label ?? o.presetId;
+  return o.kind === 'skip' ? 'skip' : o.label;
 }
 
 /**
