@@ -57,6 +57,11 @@ export interface WeightInfo {
   compression?: ExistingCompression;
   /** the function / graph / sub-block path the weight lives in, for display */
   scope?: string;
+  /**
+   * NeuralNetwork weights only: the per-channel axis quantize_weights uses (1 for deconvolution weights,
+   * else 0) and whether its default layer selector quantizes this field (formats.md §6.4-§6.5).
+   */
+  nn?: { axis: number; quantizable: boolean };
 }
 
 export interface ModelSummary {

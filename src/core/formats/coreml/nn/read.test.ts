@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { readJson } from '../../../../../tests/fixtures';
+import { readNeuralNetwork } from './read';
+import { loadNN, sha256f32 } from '../../../../../tests/nn/helpers';
+import { isShrinkrayError } from '../../../errors';
+import { encodeLenField, encodeVarintField, concatBytes } from '../../../proto/wire';
+
+const NN_CONFIGS = ['nn-linear-8', 'nn-linear-4', 'nn-linear-sym-8', 'nn-fp16', 'nn-linear-lut-2', 'nn-kmeans-4'];
+const INPUTS: Record<string, string[]> = {
+  base_nn: ['synthetic', 'base_nn.mlmodel'],
+  MNIST_CNN: ['real', 'coreml', 'MNIST_CNN.mlmodel'],
+};
+
+function checkAgainstGolden(path: string[], golden: any): void {
+  const { nn } = loadNN(...path);
+  const r = readNeuralNetwork(nn, 'nn', path[path.length - 1]);
+  expect(r.weights.map((w) => w.name)).toEqual(golden.weights.map((w: any) => w.name));
+  for (const g of golden.weights) {
+    const w = r.weights.find((x) => x.name === g.name)!;
+    expect(w.baseName).toBe(g.base_name);
+    expect(w.opType).toBe(g.op_type);
+    expect(w.consumers[0].name).toBe(g.op_name);
+    expect(w.shape).toEqual(g.shape);
+    expect(w.dtype).toBe(g.dtype);
+    expect(w.count).toBe(g.values.count);
+    const st = g.storage;
+    if (st.nbits !== undefined) expect(w.compression?.nbits).toBe(st.nbits);
+    // golden `bytes` is the value payload; ours adds scale / bias / LUT floats
+    const extra = 4 * ((st.scale_len ?? 0) + (st.bias_len ?? 0) + (st.lut_len ?? 0));
+    expect(w.bytes).toBe((st.bytes ?? 4 * g.values.count) + extra);
+    const v = r.readFloat32(w.id);
+    expect(v.length).toBe(g.values.count);
+    expect(sha256f32(v), `${path.join('/')} ${g.name}`).toBe(g.values.sha256_f32le);
+  }
+}
+
+describe('readNeuralNetwork against the golden inspections', () => {
+  for (const [model, path] of Object.entries(INPUTS)) {
+    it(`${model}: base.json`, () => checkAgainstGolden(path, readJson('golden', model, 'base.json')));
+    for (const cfg of NN_CONFIGS) {
+      it(`${model}: ${cfg} output reads back as coremltools decompresses it`, () => {
+        checkAgainstGolden(['golden', model, `${cfg}.mlmodel`], readJson('golden', model, `${cfg}.json`));
+      });
+    }
+  }
+});
+
+describe('readNeuralNetwork on real models without goldens', () => {
+  it('Exermote: convolutions, two uniDirectionalLSTMs (no peepholes) and a dense layer', () => {
+    const { nn } = loadNN('real', 'coreml', 'Exermote_ActivityLSTM.mlmodel');
+    const r = readNeuralNetwork(nn, 'nn', 'Exermote_ActivityLSTM.mlmodel');
+    expect(r.weights.length).toBe(30);
+    const lstm = r.weights.filter((w) => w.opType.startsWith('uniDirectionalLSTM.'));
+    expect(lstm.length).toBe(24);
+    for (const w of r.weights) {
+      expect(r.readFloat32(w.id).length).toBe(w.count);
+      expect(w.bytes).toBe(4 * w.count);
+      expect(w.nn?.quantizable).toBe(true);
+    }
+    const wi = r.weights.find((w) => w.name === 'lstm_1.inputGateWeightMatrix')!;
+    const rec = r.weights.find((w) => w.name === 'lstm_1.inputGateRecursionMatrix')!;
+    expect(rec.shape).toEqual([wi.shape[0], wi.shape[0]]);
+    expect(new Set(r.weights.map((w) => w.id)).size).toBe(r.weights.length);
+  });
+
+  it('PoseEstimation: 145 convolution weights and 4 × 93 batchnorm vectors', () => {
+    const { nn } = loadNN('real', 'coreml', 'PoseEstimation_CPM.mlmodel');
+    const r = readNeuralNetwork(nn, 'nn', 'PoseEstimation_CPM.mlmodel');
+    const by = (t: string) => r.weights.filter((w) => w.opType === t).length;
+    expect(by('convolution.weights')).toBe(145);
+    for (const f of ['gamma', 'beta', 'mean', 'variance']) expect(by(`batchnorm.${f}`)).toBe(93);
+    expect(r.weights.length).toBe(145 + 4 * 93);
+    for (const w of r.weights) {
+      const d = r.readDense(w.id);
+      expect(d.dtype).toBe('fp32');
+      expect(d.data.length).toBe(w.count);
+    }
+  });
+});
+
+// ---- hand-built networks: nesting, repeated names, bad data ----
+
+const f32 = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer);
+const str = (no: number, s: string) => encodeLenField(no, new TextEncoder().encode(s));
+const wpFloats = (...v: number[]) => encodeLenField(1, f32(...v));
+
+function innerProduct(name: string, out: number, inp: number, w: number[], b?: number[]): Uint8Array {
+  const params = concatBytes([
+    encodeVarintField(1, inp),
+    encodeVarintField(2, out),
+    ...(b ? [encodeVarintField(10, 1)] : []),
+    encodeLenField(20, wpFloats(...w)),
+    ...(b ? [encodeLenField(21, wpFloats(...b))] : []),
+  ]);
+  return encodeLenField(1, concatBytes([str(1, name), str(2, 'x'), str(3, 'y'), encodeLenField(140, params)]));
+}
+
+export function nestedNetwork(): Uint8Array {
+  const inner = concatBytes([innerProduct('fc', 2, 2, [1, 2, 3, 4], [5, 6])]);
+  const branch = encodeLenField(
+    1,
+    concatBytes([str(1, 'br'), encodeLenField(605, concatBytes([encodeLenField(1, inner), encodeLenField(2, inner)]))]),
+  );
+  return concatBytes([innerProduct('fc', 1, 3, [7, 8, 9]), branch]);
+}
+
+describe('hand-built networks', () => {
+  it('follows branch sub-networks and keeps ids unique', () => {
+    const r = readNeuralNetwork(nestedNetwork(), 'm', 'nested.mlmodel');
+    expect(r.weights.map((w) => w.id)).toEqual([
+      'm/fc.weights',
+      'm/br.ifBranch/fc.weights',
+      'm/br.ifBranch/fc.bias',
+      'm/br.elseBranch/fc.weights',
+      'm/br.elseBranch/fc.bias',
+    ]);
+    expect(r.weights.map((w) => w.name)).toEqual(['fc.weights', 'fc.weights', 'fc.bias', 'fc.weights', 'fc.bias']);
+    expect(Array.from(r.readFloat32('m/br.elseBranch/fc.bias'))).toEqual([5, 6]);
+    expect(r.weights[1].shape).toEqual([2, 2]);
+  });
+
+  it('disambiguates repeated layer names', () => {
+    const nn = concatBytes([innerProduct('d', 1, 1, [1]), innerProduct('d', 1, 1, [2])]);
+    const r = readNeuralNetwork(nn, 's', 'dup.mlmodel');
+    expect(r.weights.map((w) => w.id)).toEqual(['s/d.weights', 's/d.weights#1']);
+    expect(r.readFloat32('s/d.weights#1')[0]).toBe(2);
+  });
+
+  it('reads unpacked floatValue entries too', () => {
+    const wp = concatBytes([1.5, -2].map((v) => concatBytes([Uint8Array.of((1 << 3) | 5), f32(v)])));
+    const params = concatBytes([encodeVarintField(1, 2), encodeVarintField(2, 1), encodeLenField(20, wp)]);
+    const nn = encodeLenField(1, concatBytes([str(1, 'u'), encodeLenField(140, params)]));
+    const r = readNeuralNetwork(nn, 's', 'unpacked.mlmodel');
+    expect(Array.from(r.readFloat32('s/u.weights'))).toEqual([1.5, -2]);
+  });
+
+  it('names the layer when quantized data is too short', () => {
+    const q = concatBytes([encodeVarintField(1, 4), encodeLenField(102, encodeLenField(1, f32(...new Array(16).fill(0))))]);
+    const wp = concatBytes([encodeLenField(30, Uint8Array.of(0x12)), encodeLenField(40, q)]);
+    const params = concatBytes([encodeVarintField(1, 2), encodeVarintField(2, 2), encodeLenField(20, wp)]);
+    const nn = encodeLenField(1, concatBytes([str(1, 'short'), encodeLenField(140, params)]));
+    const r = readNeuralNetwork(nn, 's', 'short.mlmodel');
+    let err: unknown;
+    try {
+      r.readFloat32('s/short.weights');
+    } catch (e) {
+      err = e;
+    }
+    expect(isShrinkrayError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/short\.mlmodel: rawValue of layer 'short' \(innerProduct\.weights\) holds 1 bytes/);
+  });
+
+  it('names the file when the network message is malformed', () => {
+    const bad = Uint8Array.of(0x0a, 0x10, 1, 2);
+    expect(() => readNeuralNetwork(bad, 's', 'trunc.mlmodel')).toThrow(/trunc\.mlmodel: neural network message is malformed/);
+  });
+});
