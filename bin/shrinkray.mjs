@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI (src/cli/main.ts) through tsx with the same arguments, stdio and exit code.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(repo, 'package.json'));
+let tsx;
+try {
+  tsx = pathToFileURL(require.resolve('tsx')).href;
+} catch {
+  console.error('shrinkray: tsx is not installed; run `npm install` in ' + repo);
+  process.exit(3);
+}
+const child = spawn(process.execPath, ['--import', tsx, join(repo, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => {
+  if (signal) process.kill(process.pid, signal);
+  else process.exit(code ?? 3);
+});

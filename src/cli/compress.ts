@@ -1,0 +1,159 @@
+/** `shrinkray compress MODEL -o OUT ...`: load, plan, run the engine, write, report. */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { CompressionPlan, Target, WeightResult } from '../core/compress/types';
+import type { LoadedModel } from '../core/model/types';
+import { parseArgs, UsageError } from './args';
+import { formatBytes, formatCount, formatNum, table } from './format';
+import { COMPRESS_SPECS, COMPRESS_USAGE, flagsToDicts, planTag, type ConfigDict } from './options';
+import { progressBar } from './progress';
+
+const TARGETS: Target[] = ['iOS16', 'iOS17', 'iOS18'];
+
+/** Reads a --config file: one coremltools OptimizationConfig dict, or a list of them (joint steps). */
+export function readConfigFile(path: string): ConfigDict[] {
+  if (!existsSync(path)) throw new UsageError(`--config: ${path} not found`);
+  const text = readFileSync(path, 'utf8');
+  let data: unknown;
+  try {
+    data = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--config: ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
+  }
+  const list = Array.isArray(data) ? data : [data];
+  if (list.length === 0 || list.some((d) => typeof d !== 'object' || d === null || Array.isArray(d))) {
+    throw new UsageError(`--config: ${path} must hold an OptimizationConfig dict or a list of them`);
+  }
+  return list as ConfigDict[];
+}
+
+export interface CompressReport {
+  input: string;
+  output: string;
+  outputBytes: number;
+  inputBytes: number;
+  target: Target;
+  config: ConfigDict[];
+  seconds: number;
+  weights: Omit<WeightResult, 'repr'>[];
+  totals: {
+    weights: number;
+    compressed: number;
+    skipped: number;
+    weightBytesBefore: number;
+    weightBytesAfter: number;
+  };
+}
+
+function resultRows(model: LoadedModel, results: Map<string, WeightResult>): string {
+  const rows = model.weights.map((w) => {
+    const r = results.get(w.id);
+    if (!r) return [w.name, 'missing', 'no result from the engine', formatCount(w.bytes), '', ''];
+    const what = r.status === 'compressed' ? r.label : `${r.reason ?? 'no reason given'}`;
+    return [
+      w.name,
+      r.status,
+      what,
+      formatCount(r.bytesBefore),
+      formatCount(r.bytesAfter),
+      r.status === 'compressed' ? (Number.isFinite(r.snrDb) ? r.snrDb.toFixed(1) : 'inf') : '',
+    ];
+  });
+  return table(['weight', 'status', 'method / reason', 'before', 'after', 'SNR dB'], rows, new Set(['before', 'after', 'SNR dB']));
+}
+
+export async function compressCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const parsed = parseArgs(argv, COMPRESS_SPECS);
+  const v = parsed.values;
+  if (v.has('help')) {
+    out(COMPRESS_USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) {
+    throw new UsageError(parsed.positionals.length ? `expected one MODEL, got ${parsed.positionals.join(' ')}` : 'missing MODEL');
+  }
+  const input = parsed.positionals[0];
+  const output = v.get('output');
+  if (typeof output !== 'string' || output === '') throw new UsageError('missing -o OUT');
+  if (resolve(output) === resolve(input)) throw new UsageError(`-o ${output} is the input itself; write to a new name`);
+  let target: Target | undefined;
+  if (v.has('target')) {
+    const t = String(v.get('target'));
+    const hit = TARGETS.find((x) => x.toLowerCase() === t.toLowerCase());
+    if (!hit) throw new UsageError(`--target must be one of ${TARGETS.join(', ')} (got "${t}")`);
+    target = hit;
+  }
+  const dicts = v.has('config') ? readConfigFile(String(v.get('config'))) : flagsToDicts(parsed);
+  if (v.has('config') && v.has('weight-threshold')) {
+    for (const d of dicts) {
+      if (d.global_config) d.global_config = { ...d.global_config, weight_threshold: v.get('weight-threshold') };
+    }
+  }
+  const json = v.has('json');
+  const quiet = v.has('quiet');
+
+  // Model code is loaded only once the command line is known to be good (fast --help and usage errors).
+  const { loadPath } = await import('../node/load');
+  const { buildPlan, runEngine } = await import('./engine-glue');
+  const { writeModel } = await import('../core/formats/write');
+  const { writeOutput } = await import('../node/write-output');
+  const model = await loadPath(input);
+  const plan: CompressionPlan = buildPlan(dicts, model, target);
+
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  const bar = progressBar(!quiet && !json);
+  const t0 = performance.now();
+  let results: Map<string, WeightResult>;
+  let written;
+  try {
+    results = await runEngine(model, plan, ac.signal, (done, total, label) => bar.update(done, total, label));
+    bar.done();
+    const tag = planTag(dicts.length ? dicts : [{ config_type: 'opt' }]);
+    const wm = await writeModel(model, results, { plan, tag });
+    written = await writeOutput(wm, output);
+  } finally {
+    bar.done();
+    process.removeListener('SIGINT', onSigint);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+
+  const list = model.weights.map((w) => results.get(w.id)).filter((r): r is WeightResult => !!r);
+  const compressed = list.filter((r) => r.status === 'compressed');
+  const report: CompressReport = {
+    input,
+    output: written.path,
+    inputBytes: model.summary.fileBytes,
+    outputBytes: written.bytes,
+    target: plan.target,
+    config: dicts,
+    seconds,
+    weights: list.map(({ repr: _repr, ...rest }) => rest),
+    totals: {
+      weights: model.weights.length,
+      compressed: compressed.length,
+      skipped: list.length - compressed.length,
+      weightBytesBefore: list.reduce((s, r) => s + r.bytesBefore, 0),
+      weightBytesAfter: list.reduce((s, r) => s + r.bytesAfter, 0),
+    },
+  };
+  if (json) {
+    out(JSON.stringify(report, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x), 2));
+    return 0;
+  }
+  if (!quiet) {
+    out(resultRows(model, results));
+    const t = report.totals;
+    const pct = t.weightBytesBefore ? (100 * (1 - t.weightBytesAfter / t.weightBytesBefore)).toFixed(1) : '0';
+    out('');
+    out(`Weights: ${t.compressed} compressed, ${t.skipped} skipped of ${t.weights}`);
+    out(`Weight bytes: ${formatBytes(t.weightBytesBefore)} -> ${formatBytes(t.weightBytesAfter)} (-${pct}%)`);
+    out(`File: ${formatBytes(report.inputBytes)} -> ${formatBytes(report.outputBytes)}, target ${plan.target}, ${formatNum(seconds, 3)} s`);
+    if (t.compressed === 0) err('shrinkray: warning: no weight was compressed (see the reasons above)');
+  }
+  if (!quiet) out(`Wrote ${written.path}`);
+  return 0;
+}
+

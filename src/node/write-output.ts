@@ -1,0 +1,170 @@
+/**
+ * Node-only: puts a WrittenModel on disk, chunk by chunk, never leaving a half-written output behind
+ * (everything goes to a temporary name beside the target and is renamed into place at the end).
+ *
+ *  - .mlpackage model: `X.mlpackage` → a folder; `X.zip` → a store-only zip with the package folder at its root.
+ *  - .mlmodel / .onnx: the model file at outPath, any other files (ONNX external data) beside it;
+ *    `X.zip` → all files in one zip.
+ *  - outPath an existing folder (or ending in '/'): the model's own name inside it.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ShrinkrayError } from '../core/errors';
+import type { OutputFile, WrittenModel } from '../core/model/types';
+import { safeEntryPath, zipFiles } from '../core/io/zip';
+
+export interface WriteResult {
+  /** what was written (a file or a folder) */
+  path: string;
+  /** total bytes written */
+  bytes: number;
+  /** every path created, the main one first */
+  paths: string[];
+}
+
+function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.partial-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+}
+
+/** Streams chunks into a new file; throws if the byte count differs from `size`. */
+async function writeStream(path: string, chunks: AsyncIterable<Uint8Array>, size: number | undefined, label: string): Promise<number> {
+  const fh = await open(path, 'wx');
+  let n = 0;
+  try {
+    for await (const c of chunks) {
+      let off = 0;
+      while (off < c.length) {
+        const { bytesWritten } = await fh.write(c, off, c.length - off);
+        off += bytesWritten;
+      }
+      n += c.length;
+    }
+  } finally {
+    await fh.close();
+  }
+  if (size !== undefined && n !== size) {
+    throw new ShrinkrayError('internal', `${label}: wrote ${n} bytes, expected ${size}`, label);
+  }
+  return n;
+}
+
+/** Renames tmp → dest, replacing what is there (a folder is moved aside first and removed after). */
+async function replace(tmp: string, dest: string): Promise<void> {
+  if (existsSync(dest) && statSync(dest).isDirectory()) {
+    const old = tempName(dest) + '.old';
+    await rename(dest, old);
+    try {
+      await rename(tmp, dest);
+    } catch (e) {
+      await rename(old, dest);
+      throw e;
+    }
+    await rm(old, { recursive: true, force: true });
+  } else {
+    await rename(tmp, dest);
+  }
+}
+
+function relPath(f: OutputFile, label: string): string {
+  const p = safeEntryPath(f.path, label);
+  if (p === undefined) throw new ShrinkrayError('internal', `${label}: output file with an empty path`, label);
+  return p;
+}
+
+async function writeFolder(files: OutputFile[], dest: string): Promise<number> {
+  const tmp = tempName(dest);
+  let total = 0;
+  try {
+    await mkdir(tmp);
+    for (const f of files) {
+      const rel = relPath(f, basename(dest));
+      const p = join(tmp, ...rel.split('/'));
+      await mkdir(dirname(p), { recursive: true });
+      total += await writeStream(p, f.chunks(), f.size, rel);
+    }
+    await replace(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return total;
+}
+
+async function writeFile(chunks: AsyncIterable<Uint8Array>, size: number | undefined, dest: string): Promise<number> {
+  const tmp = tempName(dest);
+  try {
+    const n = await writeStream(tmp, chunks, size, basename(dest));
+    await replace(tmp, dest);
+    return n;
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+function isModelFile(p: string): boolean {
+  return /\.(onnx|mlmodel)$/i.test(p);
+}
+
+export async function writeOutput(model: WrittenModel, outPath: string): Promise<WriteResult> {
+  let out = outPath;
+  if (out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory() && !/\.mlpackage$/i.test(out))) {
+    out = join(out, model.name);
+  }
+  const lower = out.toLowerCase();
+  const parent = dirname(out);
+  if (!existsSync(parent)) {
+    throw new ShrinkrayError('invalid-option', `cannot write ${out}: folder ${parent} does not exist`, out);
+  }
+
+  if (lower.endsWith('.zip')) {
+    // an .mlpackage zips with its folder at the root (named after the zip); other models zip flat
+    let root: string | undefined;
+    if (model.format === 'mlpackage') {
+      root = basename(out).replace(/\.zip$/i, '');
+      if (!/\.mlpackage$/i.test(root)) root += '.mlpackage';
+    }
+    const z = zipFiles(model.files, root);
+    const bytes = await writeFile(z.chunks(), z.size, out);
+    return { path: out, bytes, paths: [out] };
+  }
+
+  if (model.format === 'mlpackage') {
+    if (!lower.endsWith('.mlpackage')) {
+      throw new ShrinkrayError('invalid-option', `${out}: an .mlpackage is written as a folder ending in .mlpackage or as a .zip`, out);
+    }
+    const bytes = await writeFolder(model.files, out);
+    return { path: out, bytes, paths: [out] };
+  }
+
+  const ext = model.format === 'onnx' ? '.onnx' : '.mlmodel';
+  if (!lower.endsWith(ext)) {
+    throw new ShrinkrayError('invalid-option', `${out}: a ${model.format === 'onnx' ? 'ONNX' : 'Core ML .mlmodel'} output must end in ${ext} or .zip`, out);
+  }
+  const main = model.files.find((f) => isModelFile(f.path)) ?? model.files[0];
+  if (!main) throw new ShrinkrayError('internal', `${model.name}: the writer produced no files`, model.name);
+  // Sibling files (external data) keep their names: the model refers to them by name. Every file goes to a
+  // temporary name first and all are renamed at the end, so that no input file is replaced while the
+  // writer may still be reading it.
+  const targets = model.files.map((f) => (f === main ? out : join(parent, ...relPath(f, model.name).split('/'))));
+  if (new Set(targets).size !== targets.length) {
+    throw new ShrinkrayError('invalid-option', `${out}: would overwrite one of the model's own data files`, out);
+  }
+  const temps: string[] = [];
+  let bytes = 0;
+  try {
+    for (let i = 0; i < model.files.length; i++) {
+      const f = model.files[i];
+      await mkdir(dirname(targets[i]), { recursive: true });
+      const tmp = tempName(targets[i]);
+      temps.push(tmp);
+      bytes += await writeStream(tmp, f.chunks(), f.size, f.path);
+    }
+    for (let i = 0; i < targets.length; i++) await replace(temps[i], targets[i]);
+  } catch (e) {
+    for (const t of temps) await rm(t, { force: true });
+    throw e;
+  }
+  return { path: out, bytes, paths: [out, ...targets.filter((t) => t !== out)] };
+}
