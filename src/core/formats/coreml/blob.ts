@@ -90,10 +90,12 @@ export async function readMeta(src: ByteSource, file: string, offset: number, dt
   if (dataOffset < offset + META) {
     throw new ShrinkrayError('blob-header', `${file}: blob ${who} at offset ${offset} has its data at ${dataOffset}, inside its own header`, file);
   }
-  if (paddingBits > 7) {
+  const subByte = (BY_NAME.get(dtype)?.bits ?? 8) < 8;
+  if (subByte && paddingBits > 7) {
     throw new ShrinkrayError('blob-header', `${file}: blob ${who} at offset ${offset} has padding_size_in_bits ${paddingBits} (must be < 8)`, file);
   }
-  return { metaOffset: offset, blobDtype, size, dataOffset, paddingBits };
+  // older writers leave garbage in padding_size_in_bits of byte-sized types: ignore it there
+  return { metaOffset: offset, blobDtype, size, dataOffset, paddingBits: subByte ? paddingBits : 0 };
 }
 
 /** Checks that a blob holds exactly `count` elements of `dtype`. */
