@@ -17,6 +17,11 @@ export interface Consumer {
   type: string;
   /** which input of the consumer the weight feeds (MIL param name, NN field such as `weights`, ONNX input index) */
   param: string;
+  /**
+   * Optional op attributes the engine needs for channel axes (formats.md §7.5): MIL matmul `transpose_x` /
+   * `transpose_y`, conv `groups`; ONNX Gemm `transA` / `transB`, Conv `group`. Absent = the op's default.
+   */
+  attrs?: Record<string, number | boolean | string>;
 }
 
 export type WeightLocation =

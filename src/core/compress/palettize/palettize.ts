@@ -1,0 +1,468 @@
+/**
+ * Palettization kernel (coremltools OpPalettizerConfig semantics, formats.md §5.6, §5.12).
+ *
+ * Scalar k-means is exact: optimal 1-D k-means (kmeans1d.ts) over the weighted histogram of the distinct
+ * values of each group (fp16: by bit pattern). LUT entries are the cluster means rounded to the weight dtype;
+ * each element then takes the nearest rounded entry (ties → lower index), so the SSE is never worse than
+ * coremltools' labels-as-indices. Slots past the number of clusters stay 0, as in coremltools.
+ * With enable_per_channel_scale the histogram is weighted by scale², so the optimum is that of the true
+ * (rescaled) error rather than of the normalised values.
+ */
+import { F16_TABLE } from '../../tensor/fp16';
+import type { DenseTensor } from '../../model/types';
+import type { FloatDtype, LutRepr, OpPalettizerConfig, WeightContext } from '../types';
+import { kmeans1d } from './kmeans1d';
+import { kmeansVectors, uniqueVectors } from './vector';
+import { normAxis, numel, r16, rdt, rdtd, splitAxis } from '../numeric';
+import { PALETTIZE_NBITS } from './options';
+
+export type Skip = { skip: string };
+
+export interface PalettizeOptions {
+  /** elements to cluster (joint prune → palettize: the nonzeros); others get index 0 */
+  include?: Uint8Array;
+  /** nbits that the target allows for unique mode (iOS16: no 3-bit) */
+  allowedNbits?: readonly number[];
+}
+
+interface Layout {
+  outer: number;
+  C: number;
+  inner: number;
+}
+
+export function palettize(
+  dense: DenseTensor,
+  cfg: OpPalettizerConfig,
+  ctx: WeightContext,
+  opts: PalettizeOptions = {},
+): LutRepr | Skip {
+  const shape = dense.shape;
+  const rank = shape.length;
+  const dtype: FloatDtype = dense.dtype;
+  const V = cfg.cluster_dim ?? 1;
+  const grouped = cfg.granularity === 'per_grouped_channel';
+  const axisRaw = grouped && cfg.channel_axis !== null && cfg.channel_axis !== undefined ? cfg.channel_axis : ctx.outputAxis;
+  if (axisRaw < -rank || axisRaw >= rank) return { skip: `channel_axis ${axisRaw} is out of range for a rank-${rank} weight` };
+  const ca = normAxis(axisRaw, rank);
+  const [outer, C, inner] = splitAxis(shape, ca);
+  const gs = grouped ? cfg.group_size : C;
+  if (C % gs !== 0) {
+    return { skip: `the number of channels at axis ${ca} (${C}) is not divisible by group_size (${gs})` };
+  }
+  if (gs % V !== 0) {
+    return { skip: `the channel group size at axis ${ca} (${gs}) is not divisible by cluster_dim (${V})` };
+  }
+  const G = C / gs;
+  const L: Layout = { outer, C, inner };
+  const n = numel(shape);
+
+  // ---- values to cluster (optionally normalised by the per-channel scale) ----
+  let bits: Uint16Array | null = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
+  let floats: Float32Array | null = dense.dtype === 'fp32' ? (dense.data as Float32Array) : null;
+  let pcs: { scale: Float32Array; shape: number[] } | undefined;
+  let elemWeight: ((i: number) => number) | null = null;
+  if (cfg.enable_per_channel_scale) {
+    const scale = new Float32Array(outer * inner);
+    const tab = F16_TABLE;
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < C; c++) {
+        const base = (o * C + c) * inner;
+        for (let r = 0; r < inner; r++) {
+          const v = Math.abs(bits ? tab[bits[base + r]] : floats![base + r]);
+          if (v > scale[o * inner + r]) scale[o * inner + r] = v;
+        }
+      }
+    for (let i = 0; i < scale.length; i++) if (scale[i] === 0) scale[i] = 1;
+    const sshape = shape.slice();
+    sshape[ca] = 1;
+    pcs = { scale, shape: sshape };
+    // w / scale in the weight dtype (numpy in-place division)
+    if (bits) {
+      const nb = new Uint16Array(n);
+      for (let o = 0; o < outer; o++)
+        for (let c = 0; c < C; c++) {
+          const base = (o * C + c) * inner;
+          for (let r = 0; r < inner; r++) nb[base + r] = f16bitsOf(tab[bits[base + r]] / scale[o * inner + r]);
+        }
+      bits = nb;
+    } else {
+      const nf = new Float32Array(n);
+      for (let o = 0; o < outer; o++)
+        for (let c = 0; c < C; c++) {
+          const base = (o * C + c) * inner;
+          for (let r = 0; r < inner; r++) nf[base + r] = Math.fround(floats![base + r] / scale[o * inner + r]);
+        }
+      floats = nf;
+    }
+    elemWeight = (i: number) => {
+      const o = Math.floor(i / (C * inner));
+      const r = i % inner;
+      const s = scale[o * inner + r];
+      return s * s;
+    };
+  }
+
+  const include = opts.include;
+  if (V > 1) {
+    if (include) return { skip: 'joint pruning with vector palettization (cluster_dim > 1) is not supported' };
+    return vectorPath(dense, cfg, L, ca, G, gs, V, bits, floats, pcs, opts);
+  }
+
+  // ---- scalar path: per group, a weighted histogram of distinct values ----
+  const groups: GroupHist[] = [];
+  for (let g = 0; g < G; g++) groups.push(bits ? histF16(bits, L, g, gs, include, elemWeight) : histF32(floats!, L, g, gs, include, elemWeight));
+
+  let nbits = cfg.nbits ?? 0;
+  if (cfg.mode === 'unique') {
+    const allowed = opts.allowedNbits ?? PALETTIZE_NBITS;
+    let need = 0;
+    for (const h of groups) {
+      const u = h.xs.length;
+      const nb = allowed.find((b) => u <= 1 << b);
+      if (nb === undefined) return { skip: `unique mode: a group has ${u} distinct values, more than 2^${allowed[allowed.length - 1]}` };
+      if (nb > need) need = nb;
+    }
+    nbits = need || allowed[0];
+  }
+  const K = 1 << nbits;
+  const lut = new Float32Array(G * K);
+  const indices = new Uint8Array(n);
+  for (let g = 0; g < G; g++) {
+    const h = groups[g];
+    let entries: number[];
+    if (h.xs.length === 0) entries = [];
+    else if (cfg.mode === 'kmeans') {
+      const r = kmeans1d(h.xs, h.ws, K);
+      entries = Array.from(r.centers, (c) => rdtd(dtype, c));
+    } else if (cfg.mode === 'uniform') {
+      entries = uniformLut(dtype, h.xs[0], h.xs[h.xs.length - 1], nbits);
+    } else {
+      entries = Array.from(h.xs);
+    }
+    for (let k = 0; k < entries.length; k++) lut[g * K + k] = entries[k];
+    if (cfg.mode === 'uniform') assignUniform(dense.dtype, bits, floats, L, g, gs, h.xs[0], h.xs[h.xs.length - 1], nbits, indices);
+    else assignNearest(bits, floats, L, g, gs, entries, indices);
+  }
+  if (include) for (let i = 0; i < n; i++) if (!include[i]) indices[i] = 0;
+  const lutShape = new Array<number>(rank + 2).fill(1);
+  lutShape[ca] = G;
+  lutShape[rank] = K;
+  lutShape[rank + 1] = 1;
+  const repr: LutRepr = {
+    kind: 'lut',
+    dtype,
+    nbits,
+    shape: shape.slice(),
+    indices,
+    indicesShape: shape.slice(),
+    lut,
+    lutShape,
+  };
+  if (pcs) repr.perChannelScale = pcs;
+  return repr;
+}
+
+const f32b = new Float32Array(1);
+function f16bitsOf(x: number): number {
+  // numpy half division: computed in float32, rounded to half
+  f32b[0] = x;
+  return f16FromF32(f32b[0]);
+}
+import { f32ToF16 } from '../../tensor/fp16';
+function f16FromF32(x: number): number {
+  return f32ToF16(x);
+}
+
+interface GroupHist {
+  xs: Float64Array;
+  ws: Float64Array;
+}
+
+function forGroup(L: Layout, g: number, gs: number, fn: (i: number) => void): void {
+  const { outer, C, inner } = L;
+  for (let o = 0; o < outer; o++)
+    for (let c = g * gs; c < (g + 1) * gs; c++) {
+      const base = (o * C + c) * inner;
+      for (let r = 0; r < inner; r++) fn(base + r);
+    }
+}
+
+function histF16(bits: Uint16Array, L: Layout, g: number, gs: number, include?: Uint8Array, ew?: ((i: number) => number) | null): GroupHist {
+  const w = new Float64Array(65536);
+  if (!include && !ew && L.outer === 1) {
+    // fast path: a contiguous run
+    const a = g * gs * L.inner;
+    const b = (g + 1) * gs * L.inner;
+    const cnt = new Uint32Array(65536);
+    for (let i = a; i < b; i++) cnt[bits[i]]++;
+    for (let h = 0; h < 65536; h++) w[h] = cnt[h];
+  } else {
+    forGroup(L, g, gs, (i) => {
+      if (include && !include[i]) return;
+      w[bits[i]] += ew ? ew(i) : 1;
+    });
+  }
+  // distinct values (merge +0/-0), sorted ascending
+  const tab = F16_TABLE;
+  const vals: number[] = [];
+  const wts: number[] = [];
+  // negative values: 0xFBFF (most negative finite) down to 0x8001, then zero, then positives
+  for (let h = 0xfbff; h >= 0x8001; h--) if (w[h] > 0) {
+    vals.push(tab[h]);
+    wts.push(w[h]);
+  }
+  if (w[0x8000] + w[0] > 0) {
+    vals.push(0);
+    wts.push(w[0x8000] + w[0]);
+  }
+  for (let h = 1; h <= 0x7bff; h++) if (w[h] > 0) {
+    vals.push(tab[h]);
+    wts.push(w[h]);
+  }
+  return { xs: Float64Array.from(vals), ws: Float64Array.from(wts) };
+}
+
+function histF32(vals: Float32Array, L: Layout, g: number, gs: number, include?: Uint8Array, ew?: ((i: number) => number) | null): GroupHist {
+  const idx: number[] = [];
+  forGroup(L, g, gs, (i) => {
+    if (include && !include[i]) return;
+    idx.push(i);
+  });
+  const order = Float64Array.from(idx, (i) => vals[i]);
+  const weights = ew ? Float64Array.from(idx, (i) => ew(i)) : null;
+  let perm: Uint32Array | null = null;
+  if (weights) {
+    perm = Uint32Array.from(idx.keys());
+    perm.sort((a, b) => order[a] - order[b]);
+  }
+  const sorted = perm ? Float64Array.from(perm, (p) => order[p]) : order.sort();
+  const xs: number[] = [];
+  const ws: number[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const wt = perm ? weights![perm[i]] : 1;
+    const v = sorted[i] === 0 ? 0 : sorted[i];
+    if (xs.length && xs[xs.length - 1] === v) ws[ws.length - 1] += wt;
+    else {
+      xs.push(v);
+      ws.push(wt);
+    }
+  }
+  return { xs: Float64Array.from(xs), ws: Float64Array.from(ws) };
+}
+
+/** coremltools uniform LUT: scale = (max-min)/(2^n-1) in the weight dtype, lut[i] = dtype(i*scale + min) in float64. */
+function uniformLut(dtype: FloatDtype, mn: number, mx: number, nbits: number): number[] {
+  const K = 1 << nbits;
+  const range = rdt(dtype, mx - mn);
+  const scale = rdt(dtype, range / (K - 1));
+  const out: number[] = [];
+  for (let i = 0; i < K; i++) out.push(rdtd(dtype, i * scale + mn));
+  return out;
+}
+
+/** idx = round_half_even(((w - min) / (max - min)) * (2^n - 1)), each step rounded to the weight dtype. */
+function assignUniform(
+  dtype: FloatDtype,
+  bits: Uint16Array | null,
+  floats: Float32Array | null,
+  L: Layout,
+  g: number,
+  gs: number,
+  mn: number,
+  mx: number,
+  nbits: number,
+  out: Uint8Array,
+): void {
+  const K1 = (1 << nbits) - 1;
+  const rd = dtype === 'fp16' ? r16 : Math.fround;
+  const range = rd(mx - mn);
+  const tab = F16_TABLE;
+  const memo = bits ? new Int16Array(65536).fill(-1) : null;
+  forGroup(L, g, gs, (i) => {
+    if (bits) {
+      const b = bits[i];
+      let q = memo![b];
+      if (q < 0) {
+        q = code(tab[b]);
+        memo![b] = q;
+      }
+      out[i] = q;
+    } else out[i] = code(floats![i]);
+  });
+  function code(w: number): number {
+    const t = rd(rd(rd(w - mn) / range) * K1);
+    let q = Math.round(t);
+    if (q - t === 0.5 && q % 2 !== 0) q -= 1;
+    if (!(q >= 0)) q = 0; // range 0 → NaN: coremltools casts NaN; we use 0
+    return q > K1 ? K1 : q;
+  }
+}
+
+/** Nearest entry of the (rounded) LUT; ties → lower index. */
+function assignNearest(
+  bits: Uint16Array | null,
+  floats: Float32Array | null,
+  L: Layout,
+  g: number,
+  gs: number,
+  entries: number[],
+  out: Uint8Array,
+): void {
+  const m = entries.length;
+  if (m === 0) return;
+  // sort entries with their slots (they are ascending already for kmeans / unique, keep general)
+  const order = entries.map((v, k) => [v, k] as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const sv = order.map((e) => e[0]);
+  const sk = order.map((e) => e[1]);
+  const nearest = (x: number): number => {
+    // binary search for the first entry >= x
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sv[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return sk[0];
+    if (lo === m) return sk[m - 1];
+    const dl = x - sv[lo - 1];
+    const dh = sv[lo] - x;
+    if (dl < dh) return sk[lo - 1];
+    if (dh < dl) return sk[lo];
+    return Math.min(sk[lo - 1], sk[lo]);
+  };
+  if (bits) {
+    const tab = F16_TABLE;
+    const memo = new Int16Array(65536).fill(-1);
+    if (L.outer === 1) {
+      const a = g * gs * L.inner;
+      const b = (g + 1) * gs * L.inner;
+      for (let i = a; i < b; i++) {
+        const h = bits[i];
+        let q = memo[h];
+        if (q < 0) {
+          q = nearest(tab[h]);
+          memo[h] = q;
+        }
+        out[i] = q;
+      }
+    } else
+      forGroup(L, g, gs, (i) => {
+        const h = bits[i];
+        let q = memo[h];
+        if (q < 0) {
+          q = nearest(tab[h]);
+          memo[h] = q;
+        }
+        out[i] = q;
+      });
+  } else forGroup(L, g, gs, (i) => (out[i] = nearest(floats![i])));
+}
+
+function vectorPath(
+  dense: DenseTensor,
+  cfg: OpPalettizerConfig,
+  L: Layout,
+  ca: number,
+  G: number,
+  gs: number,
+  V: number,
+  bits: Uint16Array | null,
+  floats: Float32Array | null,
+  pcs: { scale: Float32Array; shape: number[] } | undefined,
+  opts: PalettizeOptions,
+): LutRepr | Skip {
+  const shape = dense.shape;
+  const rank = shape.length;
+  const dtype = dense.dtype;
+  const { outer, C, inner } = L;
+  const Cv = C / V;
+  const gv = gs / V; // vectors per group along the axis
+  const indicesShape = shape.slice();
+  indicesShape[ca] = Cv;
+  const nIdx = numel(indicesShape);
+  const tab = F16_TABLE;
+  const val = (i: number) => (bits ? tab[bits[i]] : floats![i]);
+  // gather each group's vectors: vector (o, cv, r) = elements (o, cv*V+v, r)
+  const groupData: { data: Float64Array; weight: Float64Array | null; pos: Int32Array }[] = [];
+  for (let g = 0; g < G; g++) {
+    const m = outer * gv * inner;
+    const data = new Float64Array(m * V);
+    const pos = new Int32Array(m);
+    const weight = pcs ? new Float64Array(m * V) : null;
+    let j = 0;
+    for (let o = 0; o < outer; o++)
+      for (let cv = g * gv; cv < (g + 1) * gv; cv++)
+        for (let r = 0; r < inner; r++) {
+          pos[j] = (o * Cv + cv) * inner + r;
+          for (let v = 0; v < V; v++) {
+            const e = (o * C + cv * V + v) * inner + r;
+            data[j * V + v] = val(e);
+            if (weight) {
+              const s = pcs!.scale[o * inner + r];
+              weight[j * V + v] = s * s;
+            }
+          }
+          j++;
+        }
+    groupData.push({ data, weight, pos });
+  }
+  let nbits = cfg.nbits ?? 0;
+  const uniq = cfg.mode === 'unique' ? groupData.map((gd) => uniqueVectors(gd.data, V)) : null;
+  if (uniq) {
+    const allowed = opts.allowedNbits ?? PALETTIZE_NBITS;
+    let need = 0;
+    for (const u of uniq) {
+      const c = u.length / V;
+      const nb = allowed.find((b) => c <= 1 << b);
+      if (nb === undefined) return { skip: `unique mode: a group has ${c} distinct vectors, more than 2^${allowed[allowed.length - 1]}` };
+      need = Math.max(need, nb);
+    }
+    nbits = need || allowed[0];
+  }
+  const K = 1 << nbits;
+  const lut = new Float32Array(G * K * V);
+  const indices = new Uint8Array(nIdx);
+  for (let g = 0; g < G; g++) {
+    const gd = groupData[g];
+    const cents = uniq ? uniq[g] : kmeansVectors(gd.data, V, K, gd.weight);
+    const kc = cents.length / V;
+    for (let k = 0; k < kc; k++) for (let v = 0; v < V; v++) lut[(g * K + k) * V + v] = rdtd(dtype, cents[k * V + v]);
+    // nearest rounded centroid
+    const m = gd.pos.length;
+    for (let j = 0; j < m; j++) {
+      let best = Infinity;
+      let bk = 0;
+      for (let k = 0; k < kc; k++) {
+        let d = 0;
+        for (let v = 0; v < V; v++) {
+          const t = gd.data[j * V + v] - lut[(g * K + k) * V + v];
+          d += (gd.weight ? gd.weight[j * V + v] : 1) * t * t;
+        }
+        if (d < best) {
+          best = d;
+          bk = k;
+        }
+      }
+      indices[gd.pos[j]] = bk;
+    }
+  }
+  const lutShape = new Array<number>(rank + 2).fill(1);
+  lutShape[ca] = G;
+  lutShape[rank] = K;
+  lutShape[rank + 1] = V;
+  const repr: LutRepr = {
+    kind: 'lut',
+    dtype,
+    nbits,
+    shape: shape.slice(),
+    indices,
+    indicesShape,
+    lut,
+    lutShape,
+    vectorAxis: ca,
+  };
+  if (pcs) repr.perChannelScale = pcs;
+  return repr;
+}

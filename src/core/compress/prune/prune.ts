@@ -1,0 +1,216 @@
+/**
+ * Pruning kernels with coremltools' semantics (_quantization_passes.py prune_weights):
+ * - threshold: zero |w| <= threshold (threshold rounded to the weight dtype), skip below the minimum sparsity;
+ * - magnitude: zero magnitude <= numpy.percentile(magnitude, 100 s) (linear interpolation; for fp16 the
+ *   difference b - a is a half op and the threshold is rounded to fp16 before the comparison); ties at the
+ *   threshold are all pruned, so sparsity can exceed the target;
+ * - block magnitude: L2 norm over block_size consecutive entries along dim (fp16: square, sequential sum and
+ *   sqrt each rounded to fp16), channel zero-padded;
+ * - n:m: the n smallest |w| of each group of m along dim; ties → lower index first (numpy's small-array
+ *   argsort is an insertion sort, hence stable); the axis is zero-padded and padded slots count as smallest.
+ * The mask is w != 0 after pruning (existing zeros count as pruned).
+ */
+import { F16_TABLE } from '../../tensor/fp16';
+import type { DenseTensor } from '../../model/types';
+import type { OpMagnitudePrunerConfig, OpThresholdPrunerConfig, SparseRepr } from '../types';
+import { f64ToF16, numel, r16, splitAxis } from '../numeric';
+
+export type Skip = { skip: string };
+
+/** Builds the SparseRepr from the dense values and a keep predicate (keep[i] = 1 and w != 0). */
+export function sparseFrom(dense: DenseTensor, keep: Uint8Array): SparseRepr {
+  const n = keep.length;
+  const tab = F16_TABLE;
+  const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
+  const fl = bits ? null : (dense.data as Float32Array);
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    if (keep[i]) {
+      const v = bits ? tab[bits[i]] : fl![i];
+      if (v === 0) keep[i] = 0;
+      else d++;
+    }
+  }
+  const values = new Float32Array(d);
+  let j = 0;
+  if (bits) {
+    for (let i = 0; i < n; i++) if (keep[i]) values[j++] = tab[bits[i]];
+  } else for (let i = 0; i < n; i++) if (keep[i]) values[j++] = fl![i];
+  return { kind: 'sparse', dtype: dense.dtype, shape: dense.shape.slice(), mask: keep, values };
+}
+
+export function pruneThreshold(dense: DenseTensor, cfg: OpThresholdPrunerConfig): SparseRepr | Skip {
+  const n = numel(dense.shape);
+  const keep = new Uint8Array(n);
+  let zeros = 0;
+  if (dense.dtype === 'fp16') {
+    const bits = dense.data as Uint16Array;
+    // |w| <= t with t rounded to fp16 ⇔ (bits & 0x7fff) <= bits(t)
+    const tb = f64ToF16(cfg.threshold) & 0x7fff;
+    for (let i = 0; i < n; i++) {
+      const a = bits[i] & 0x7fff;
+      if (a <= tb || a === 0) zeros++;
+      else keep[i] = 1;
+    }
+  } else {
+    const fl = dense.data as Float32Array;
+    const t = Math.fround(cfg.threshold);
+    for (let i = 0; i < n; i++) {
+      const a = Math.abs(fl[i]);
+      if (a <= t) zeros++;
+      else keep[i] = 1;
+    }
+  }
+  const sparsity = zeros / n;
+  if (sparsity < cfg.minimum_sparsity_percentile) {
+    return {
+      skip: `weight sparsity after thresholding is ${sparsity.toFixed(4)}, below minimum_sparsity_percentile ${cfg.minimum_sparsity_percentile}`,
+    };
+  }
+  return sparseFrom(dense, keep);
+}
+
+/** numpy.percentile(a, q) with the default linear method; `diff` rounds b - a like the array dtype does. */
+export function lerpPercentile(lo: number, hi: number, gamma: number, diffRound: (x: number) => number): number {
+  const d = diffRound(hi - lo);
+  return gamma >= 0.5 ? hi - d * (1 - gamma) : lo + d * gamma;
+}
+
+export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig): SparseRepr | Skip {
+  if (cfg.n_m_ratio) return pruneNM(dense, cfg.n_m_ratio, cfg.dim ?? 1);
+  const n = numel(dense.shape);
+  const s = cfg.target_sparsity ?? 0;
+  const fp16 = dense.dtype === 'fp16';
+  // magnitude map (fp16: as bit patterns of non-negative halves, whose integer order is the value order)
+  let mag16: Uint16Array | null = null;
+  let mag32: Float32Array | null = null;
+  if (cfg.block_size != null) {
+    const dim = cfg.dim ?? 0;
+    const rank = dense.shape.length;
+    if (rank < 2 || rank > 5) return { skip: `block sparsity supports weights of rank 2 to 5 (got rank ${rank})` };
+    const channel = dense.shape[dim];
+    if (cfg.block_size > channel / 2) {
+      return { skip: `block_size ${cfg.block_size} > channel / 2 (channel = ${channel}) is not applicable for block sparsity` };
+    }
+    const m = blockNorms(dense, cfg.block_size, dim);
+    if (fp16) mag16 = m as Uint16Array;
+    else mag32 = m as Float32Array;
+  } else if (fp16) {
+    const bits = dense.data as Uint16Array;
+    mag16 = new Uint16Array(n);
+    for (let i = 0; i < n; i++) mag16[i] = bits[i] & 0x7fff;
+  } else {
+    const fl = dense.data as Float32Array;
+    mag32 = new Float32Array(n);
+    for (let i = 0; i < n; i++) mag32[i] = Math.abs(fl[i]);
+  }
+  const keep = new Uint8Array(n);
+  const q = s * 100;
+  if (q === 100) return sparseFrom(dense, keep);
+  if (q === 0) {
+    keep.fill(1);
+    return sparseFrom(dense, keep);
+  }
+  const vidx = (q / 100) * (n - 1);
+  const loI = Math.floor(vidx);
+  const hiI = Math.min(loI + 1, n - 1);
+  const gamma = vidx - loI;
+  if (mag16) {
+    const cnt = new Uint32Array(0x8000);
+    for (let i = 0; i < n; i++) cnt[mag16[i]]++;
+    const kth = (k: number): number => {
+      let acc = 0;
+      for (let h = 0; h < 0x8000; h++) {
+        acc += cnt[h];
+        if (acc > k) return h;
+      }
+      return 0x7fff;
+    };
+    const a = F16_TABLE[kth(loI)];
+    const b = F16_TABLE[kth(hiI)];
+    const thr = lerpPercentile(a, b, gamma, r16);
+    const tb = f64ToF16(thr) & 0x7fff; // threshold ≥ 0
+    for (let i = 0; i < n; i++) keep[i] = mag16[i] <= tb ? 0 : 1;
+  } else {
+    const sorted = Float32Array.from(mag32!).sort();
+    const thr = Math.fround(lerpPercentile(sorted[loI], sorted[hiI], gamma, Math.fround));
+    for (let i = 0; i < n; i++) keep[i] = mag32![i] <= thr ? 0 : 1;
+  }
+  return sparseFrom(dense, keep);
+}
+
+/** Per-element L2 norm of its block (fp16: bit patterns of the fp16 norms). */
+function blockNorms(dense: DenseTensor, b: number, dim: number): Uint16Array | Float32Array {
+  const [outer, C, inner] = splitAxis(dense.shape, dim);
+  const n = outer * C * inner;
+  const fp16 = dense.dtype === 'fp16';
+  const tab = F16_TABLE;
+  const bits = fp16 ? (dense.data as Uint16Array) : null;
+  const fl = fp16 ? null : (dense.data as Float32Array);
+  const out16 = fp16 ? new Uint16Array(n) : null;
+  const out32 = fp16 ? null : new Float32Array(n);
+  const rd = fp16 ? r16 : Math.fround;
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++)
+    for (let c0 = 0; c0 < C; c0 += b) {
+      const c1 = Math.min(C, c0 + b);
+      // sequential sum over the block (padded channels add 0)
+      for (let r = 0; r < inner; r++) {
+        const v = bits ? tab[bits[(o * C + c0) * inner + r]] : fl![(o * C + c0) * inner + r];
+        acc[r] = rd(v * v);
+      }
+      for (let c = c0 + 1; c < c1; c++)
+        for (let r = 0; r < inner; r++) {
+          const v = bits ? tab[bits[(o * C + c) * inner + r]] : fl![(o * C + c) * inner + r];
+          acc[r] = rd(acc[r] + rd(v * v));
+        }
+      for (let r = 0; r < inner; r++) {
+        const nv = rd(Math.sqrt(acc[r]));
+        for (let c = c0; c < c1; c++) {
+          const i = (o * C + c) * inner + r;
+          if (out16) out16[i] = f64ToF16(nv) & 0x7fff;
+          else out32![i] = nv;
+        }
+      }
+    }
+  return (out16 ?? out32)!;
+}
+
+function pruneNM(dense: DenseTensor, nm: [number, number], dim: number): SparseRepr | Skip {
+  const [nPrune, m] = nm;
+  const rank = dense.shape.length;
+  if (rank < 2 || rank > 5) return { skip: `n:m pruning supports weights of rank 2 to 5 (got rank ${rank})` };
+  const [outer, C, inner] = splitAxis(dense.shape, dim);
+  if (m > C / 2) return { skip: `m ${m} > channel / 2 (channel = ${C}) is not applicable for n:m pruning` };
+  const n = outer * C * inner;
+  const keep = new Uint8Array(n).fill(1);
+  const tab = F16_TABLE;
+  const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
+  const fl = bits ? null : (dense.data as Float32Array);
+  const mag = new Float64Array(m);
+  const ord = new Int32Array(m);
+  for (let o = 0; o < outer; o++)
+    for (let r = 0; r < inner; r++)
+      for (let c0 = 0; c0 < C; c0 += m) {
+        for (let j = 0; j < m; j++) {
+          const c = c0 + j;
+          mag[j] = c < C ? Math.abs(bits ? tab[bits[(o * C + c) * inner + r]] : fl![(o * C + c) * inner + r]) : 0;
+          ord[j] = j;
+        }
+        // stable insertion sort by magnitude
+        for (let a = 1; a < m; a++) {
+          const x = ord[a];
+          let b = a - 1;
+          while (b >= 0 && mag[ord[b]] > mag[x]) {
+            ord[b + 1] = ord[b];
+            b--;
+          }
+          ord[b + 1] = x;
+        }
+        for (let t = 0; t < nPrune; t++) {
+          const c = c0 + ord[t];
+          if (c < C) keep[(o * C + c) * inner + r] = 0;
+        }
+      }
+  return sparseFrom(dense, keep);
+}

@@ -1,0 +1,208 @@
+/**
+ * Linear quantization kernel with coremltools' arithmetic (optimize/_utils.py compute_qparams_by_dtype):
+ * every intermediate is rounded to the weight dtype (fp16 via float32, as numpy's half ufuncs do), and the
+ * integer rounding is round-half-to-even. A fast path skips the exact fp16 rounding of w/scale when the
+ * quotient is far from a .5 tie, where it cannot change the integer.
+ */
+import { F16_TABLE } from '../../tensor/fp16';
+import type { DenseTensor } from '../../model/types';
+import type { AffineRepr, OpLinearQuantizerConfig, WeightContext } from '../types';
+import { normAxis, numel, r16, strides } from '../numeric';
+import { quantRange } from './options';
+
+export type Skip = { skip: string };
+
+/** Block size per axis (0 = whole axis), formats.md §7.5. */
+export function quantBlockSizes(cfg: OpLinearQuantizerConfig, shape: readonly number[], ctx: WeightContext): number[] | Skip {
+  const rank = shape.length;
+  if (cfg.granularity === 'per_block' && Array.isArray(cfg.block_size)) {
+    if (cfg.block_size.length !== rank) {
+      return { skip: `block_size has ${cfg.block_size.length} entries but the weight has rank ${rank}` };
+    }
+    return cfg.block_size.slice();
+  }
+  const out = new Array<number>(rank).fill(0);
+  const oa = normAxis(ctx.outputAxis, rank);
+  const ia = normAxis(ctx.inputAxis, rank);
+  if (cfg.granularity === 'per_channel') out[oa] = 1;
+  else if (cfg.granularity === 'per_block') {
+    if (ia < rank) out[ia] = cfg.block_size as number;
+    out[oa] = 1;
+  }
+  return out;
+}
+
+export function quantGrid(shape: readonly number[], blocks: readonly number[]): number[] | Skip {
+  const grid: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const b = blocks[d];
+    if (b > 0) {
+      if (shape[d] % b !== 0) {
+        return { skip: `the dim size ${shape[d]} on axis ${d} is not divisible by block size ${b}` };
+      }
+      grid.push(shape[d] / b);
+    } else grid.push(1);
+  }
+  return grid;
+}
+
+/**
+ * Calls fn(start, len, block) for maximal contiguous runs of elements that share one block of the grid.
+ */
+export function forEachRun(shape: readonly number[], grid: readonly number[], fn: (start: number, len: number, block: number) => void): void {
+  const rank = shape.length;
+  const n = numel(shape);
+  let a = -1;
+  for (let d = rank - 1; d >= 0; d--) if (grid[d] > 1) {
+    a = d;
+    break;
+  }
+  if (a < 0) {
+    fn(0, n, 0);
+    return;
+  }
+  let tail = 1;
+  for (let d = a + 1; d < rank; d++) tail *= shape[d];
+  const bsA = shape[a] / grid[a];
+  const runLen = bsA * tail;
+  const runs = n / runLen;
+  const gstr = strides(grid);
+  // run r ↔ (i_0 .. i_{a-1}, blockA)
+  const lead = shape.slice(0, a);
+  const bs = shape.map((d, i) => d / grid[i]);
+  for (let r = 0; r < runs; r++) {
+    let rem = Math.floor(r / grid[a]);
+    let block = (r % grid[a]) * gstr[a];
+    for (let d = a - 1; d >= 0; d--) {
+      const i = rem % lead[d];
+      rem = Math.floor(rem / lead[d]);
+      block += Math.floor(i / bs[d]) * gstr[d];
+    }
+    fn(r * runLen, runLen, block);
+  }
+}
+
+export function quantize(dense: DenseTensor, cfg: OpLinearQuantizerConfig, ctx: WeightContext): AffineRepr | Skip {
+  const blocks = quantBlockSizes(cfg, dense.shape, ctx);
+  if (!Array.isArray(blocks)) return blocks;
+  const grid = quantGrid(dense.shape, blocks);
+  if (!Array.isArray(grid)) return grid;
+  return quantizeGrid(dense, cfg.mode, cfg.dtype, grid);
+}
+
+export function quantizeGrid(
+  dense: DenseTensor,
+  mode: OpLinearQuantizerConfig['mode'],
+  qdtype: OpLinearQuantizerConfig['dtype'],
+  grid: number[],
+): AffineRepr | Skip {
+  const n = numel(dense.shape);
+  const nb = numel(grid);
+  const fp16 = dense.dtype === 'fp16';
+  const bits = fp16 ? (dense.data as Uint16Array) : null;
+  const fl = fp16 ? null : (dense.data as Float32Array);
+  const tab = F16_TABLE;
+  const rd = fp16 ? r16 : Math.fround;
+
+  // pass 1: min / max per block
+  const mn = new Float64Array(nb).fill(Infinity);
+  const mx = new Float64Array(nb).fill(-Infinity);
+  let finite = true;
+  forEachRun(dense.shape, grid, (s, len, b) => {
+    let lo = mn[b];
+    let hi = mx[b];
+    if (bits) {
+      for (let i = s; i < s + len; i++) {
+        const v = tab[bits[i]];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    } else {
+      for (let i = s; i < s + len; i++) {
+        const v = fl![i];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    mn[b] = lo;
+    mx[b] = hi;
+  });
+  for (let b = 0; b < nb; b++) if (!Number.isFinite(mn[b]) || !Number.isFinite(mx[b])) finite = false;
+  if (!finite) return { skip: 'the weight contains inf or NaN, which linear quantization does not support' };
+
+  const [qmin, qmax] = quantRange(qdtype, mode);
+  const signed = qdtype.startsWith('int');
+  const scale = new Float32Array(nb);
+  const zp = new Float64Array(nb);
+  const hasOffset = mode === 'linear' || !signed;
+  for (let b = 0; b < nb; b++) {
+    let vmin: number;
+    let vmax: number;
+    if (mode === 'linear_symmetric') {
+      const m = Math.max(Math.abs(mn[b]), Math.abs(mx[b]));
+      vmin = -m;
+      vmax = m;
+    } else {
+      vmin = Math.min(0, mn[b]);
+      vmax = Math.max(0, mx[b]);
+    }
+    const range = rd(vmax - vmin);
+    scale[b] = rd(range / (qmax - qmin));
+    if (mode === 'linear_symmetric') zp[b] = signed ? 0 : Math.floor(qmax / 2);
+    else {
+      const z = rd(rd(rd(qmin * vmax) - rd(qmax * vmin)) / range);
+      let zr = rheLocal(z);
+      if (Number.isNaN(zr)) zr = 0;
+      zp[b] = Math.min(qmax, Math.max(qmin, zr));
+    }
+  }
+
+  // pass 2: codes
+  const data = signed ? new Int8Array(n) : new Uint8Array(n);
+  const margin = fp16 ? 1 / 16 + 1e-9 : 1e-4;
+  const limit = fp16 ? 256 : 1 << 20;
+  forEachRun(dense.shape, grid, (s, len, b) => {
+    const sc = scale[b];
+    const z = zp[b];
+    if (sc === 0) {
+      // all-zero block: coremltools computes 0/0; store the zero point so the block decodes to 0
+      for (let i = s; i < s + len; i++) data[i] = z;
+      return;
+    }
+    const inv = 1 / sc;
+    for (let i = s; i < s + len; i++) {
+      const w = bits ? tab[bits[i]] : fl![i];
+      const x = w * inv;
+      let q: number;
+      const fl0 = Math.floor(x);
+      const fr = x - fl0;
+      if (fr - 0.5 > margin || 0.5 - fr > margin) {
+        if (x < limit && x > -limit) q = fr > 0.5 ? fl0 + 1 : fl0;
+        else q = rheLocal(rd(w / sc));
+      } else q = rheLocal(rd(w / sc));
+      q += z;
+      data[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+    }
+  });
+  const repr: AffineRepr = {
+    kind: 'affine',
+    dtype: dense.dtype,
+    qdtype,
+    shape: dense.shape.slice(),
+    data,
+    scale,
+    scaleShape: grid.slice(),
+  };
+  if (hasOffset) {
+    const off = signed ? new Int8Array(nb) : new Uint8Array(nb);
+    for (let b = 0; b < nb; b++) off[b] = zp[b];
+    repr.offset = off;
+  }
+  return repr;
+}
+
+function rheLocal(x: number): number {
+  const r = Math.round(x);
+  if (r - x === 0.5 && r % 2 !== 0) return r - 1;
+  return r;
+}
