@@ -1,7 +1,7 @@
 /** Test helpers (Node only; imported by *.test.ts files, never by the app). */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFields } from '../../src/core/proto/wire';
+import { readFields, encodeLenField, encodeVarintField, concatBytes } from '../../src/core/proto/wire';
 import { fixture } from '../fixtures';
 
 /** Model-level field numbers of the three neural-network kinds. */
@@ -28,3 +28,30 @@ export function sse(a: Float32Array, b: Float32Array): number {
   }
   return s;
 }
+
+// ---- hand-built networks ----
+
+export const f32 = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer);
+export const str = (no: number, s: string) => encodeLenField(no, new TextEncoder().encode(s));
+export const wpFloats = (...v: number[]) => encodeLenField(1, f32(...v));
+
+export function innerProduct(name: string, out: number, inp: number, w: number[], b?: number[]): Uint8Array {
+  const params = concatBytes([
+    encodeVarintField(1, inp),
+    encodeVarintField(2, out),
+    ...(b ? [encodeVarintField(10, 1)] : []),
+    encodeLenField(20, wpFloats(...w)),
+    ...(b ? [encodeLenField(21, wpFloats(...b))] : []),
+  ]);
+  return encodeLenField(1, concatBytes([str(1, name), str(2, 'x'), str(3, 'y'), encodeLenField(140, params)]));
+}
+
+export function nestedNetwork(): Uint8Array {
+  const inner = concatBytes([innerProduct('fc', 2, 2, [1, 2, 3, 4], [5, 6])]);
+  const branch = encodeLenField(
+    1,
+    concatBytes([str(1, 'br'), encodeLenField(605, concatBytes([encodeLenField(1, inner), encodeLenField(2, inner)]))]),
+  );
+  return concatBytes([innerProduct('fc', 1, 3, [7, 8, 9]), branch]);
+}
+

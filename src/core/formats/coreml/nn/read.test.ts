@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readJson } from '../../../../../tests/fixtures';
 import { readNeuralNetwork } from './read';
-import { loadNN, sha256f32 } from '../../../../../tests/nn/helpers';
+import { loadNN, sha256f32, nestedNetwork, innerProduct, f32, str } from '../../../../../tests/nn/helpers';
 import { isShrinkrayError } from '../../../errors';
 import { encodeLenField, encodeVarintField, concatBytes } from '../../../proto/wire';
 
@@ -79,30 +79,6 @@ describe('readNeuralNetwork on real models without goldens', () => {
 });
 
 // ---- hand-built networks: nesting, repeated names, bad data ----
-
-const f32 = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer);
-const str = (no: number, s: string) => encodeLenField(no, new TextEncoder().encode(s));
-const wpFloats = (...v: number[]) => encodeLenField(1, f32(...v));
-
-function innerProduct(name: string, out: number, inp: number, w: number[], b?: number[]): Uint8Array {
-  const params = concatBytes([
-    encodeVarintField(1, inp),
-    encodeVarintField(2, out),
-    ...(b ? [encodeVarintField(10, 1)] : []),
-    encodeLenField(20, wpFloats(...w)),
-    ...(b ? [encodeLenField(21, wpFloats(...b))] : []),
-  ]);
-  return encodeLenField(1, concatBytes([str(1, name), str(2, 'x'), str(3, 'y'), encodeLenField(140, params)]));
-}
-
-export function nestedNetwork(): Uint8Array {
-  const inner = concatBytes([innerProduct('fc', 2, 2, [1, 2, 3, 4], [5, 6])]);
-  const branch = encodeLenField(
-    1,
-    concatBytes([str(1, 'br'), encodeLenField(605, concatBytes([encodeLenField(1, inner), encodeLenField(2, inner)]))]),
-  );
-  return concatBytes([innerProduct('fc', 1, 3, [7, 8, 9]), branch]);
-}
 
 describe('hand-built networks', () => {
   it('follows branch sub-networks and keeps ids unique', () => {
