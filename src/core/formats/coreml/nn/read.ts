@@ -55,7 +55,7 @@ export function nnEntries(nnBytes: Uint8Array, scope: string, file: string): NNE
       // quantized data whose element count the layer does not give (e.g. custom layers): count from the bytes
       shape = [Math.floor((wp.storedCount * 8) / wp.nbits!)];
     }
-    const base = `${scope}/${s.subPath}${name}`;
+    const base = scope ? `${scope}/${s.subPath}${name}` : `${s.subPath}${name}`;
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     const id = n ? `${base}#${n}` : base;
@@ -71,7 +71,7 @@ export function nnEntries(nnBytes: Uint8Array, scope: string, file: string): NNE
       count,
       bytes: storedBytes(wp),
       location: { kind: 'inline' },
-      scope: s.subPath ? `${scope}/${s.subPath.replace(/\/$/, '')}` : scope,
+      scope: s.subPath ? (scope ? `${scope}/` : '') + s.subPath.replace(/\/$/, '') : scope,
       nn: { axis: s.axis, quantizable },
     };
     if (wp.kind === 'float16') info.compression = { kind: 'fp16', opChain: ['float16'] };
