@@ -6,26 +6,21 @@ import type { CompressionPlan, Target, WeightResult } from '../core/compress/typ
 import type { LoadedModel } from '../core/model/types';
 import { parseArgs, UsageError } from './args';
 import { formatBytes, formatCount, formatNum, table } from './format';
-import { COMPRESS_SPECS, COMPRESS_USAGE, flagsToDicts, planTag, type ConfigDict } from './options';
+import { COMPRESS_SPECS, COMPRESS_USAGE, flagsToDicts, planTag, withWeightThreshold } from './options';
 import { progressBar } from './progress';
 
 const TARGETS: Target[] = ['iOS16', 'iOS17', 'iOS18'];
 
-/** Reads a --config file: one coremltools OptimizationConfig dict, or a list of them (joint steps). */
-export function readConfigFile(path: string): ConfigDict[] {
+/** Reads a --config file (JSON or YAML): one coremltools OptimizationConfig dict, a list of them, or {target, steps}. */
+export function readConfigFile(path: string): unknown {
   if (!existsSync(path)) throw new UsageError(`--config: ${path} not found`);
   const text = readFileSync(path, 'utf8');
-  let data: unknown;
+  const yaml = /\.ya?ml$/i.test(path);
   try {
-    data = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    return yaml ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--config: ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
+    throw new UsageError(`--config: ${path} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
   }
-  const list = Array.isArray(data) ? data : [data];
-  if (list.length === 0 || list.some((d) => typeof d !== 'object' || d === null || Array.isArray(d))) {
-    throw new UsageError(`--config: ${path} must hold an OptimizationConfig dict or a list of them`);
-  }
-  return list as ConfigDict[];
 }
 
 export interface CompressReport {
@@ -34,7 +29,8 @@ export interface CompressReport {
   outputBytes: number;
   inputBytes: number;
   target: Target;
-  config: ConfigDict[];
+  /** the plan as coremltools dicts (reusable with --config) */
+  config: Record<string, unknown>;
   seconds: number;
   weights: Omit<WeightResult, 'repr'>[];
   totals: {
@@ -84,22 +80,20 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
     if (!hit) throw new UsageError(`--target must be one of ${TARGETS.join(', ')} (got "${t}")`);
     target = hit;
   }
-  const dicts = v.has('config') ? readConfigFile(String(v.get('config'))) : flagsToDicts(parsed);
-  if (v.has('config') && v.has('weight-threshold')) {
-    for (const d of dicts) {
-      if (d.global_config) d.global_config = { ...d.global_config, weight_threshold: v.get('weight-threshold') };
-    }
-  }
+  const configPath = v.has('config') ? String(v.get('config')) : undefined;
+  let raw: unknown = configPath ? readConfigFile(configPath) : flagsToDicts(parsed);
+  if (configPath && v.has('weight-threshold')) raw = withWeightThreshold(raw, v.get('weight-threshold') as number);
   const json = v.has('json');
   const quiet = v.has('quiet');
 
   // Model code is loaded only once the command line is known to be good (fast --help and usage errors).
   const { loadPath } = await import('../node/load');
   const { buildPlan, runEngine } = await import('./engine-glue');
+  const { planToDict } = await import('../core/plan');
   const { writeModel } = await import('../core/formats/write');
   const { writeOutput } = await import('../node/write-output');
   const model = await loadPath(input);
-  const plan: CompressionPlan = buildPlan(dicts, model, target);
+  const plan: CompressionPlan = buildPlan(raw, model, target, configPath);
 
   const ac = new AbortController();
   const onSigint = () => ac.abort();
@@ -111,7 +105,7 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   try {
     results = await runEngine(model, plan, ac.signal, (done, total, label) => bar.update(done, total, label));
     bar.done();
-    const tag = planTag(dicts.length ? dicts : [{ config_type: 'opt' }]);
+    const tag = planTag(plan);
     const wm = await writeModel(model, results, { plan, tag });
     written = await writeOutput(wm, output);
   } finally {
@@ -128,7 +122,7 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
     inputBytes: model.summary.fileBytes,
     outputBytes: written.bytes,
     target: plan.target,
-    config: dicts,
+    config: planToDict(plan),
     seconds,
     weights: list.map(({ repr: _repr, ...rest }) => rest),
     totals: {

@@ -1,14 +1,37 @@
 /**
- * The CLI's only contact with planning and the engine (src/core/plan, src/core/engine, owned by engineer C).
- * TEMPORARY: until those modules land, building a plan fails with a clear internal error.
+ * The CLI's only contact with planning and the engine (src/core/plan and src/core/engine, engineer C's):
+ * coremltools dicts → CompressionPlan (C's parser, defaults and validation), then the engine.
  */
 import type { CompressionPlan, Target, WeightResult } from '../core/compress/types';
 import { ShrinkrayError } from '../core/errors';
-import type { LoadedModel } from '../core/model/types';
-import type { ConfigDict } from './options';
+import type { LoadedModel, ModelSummary } from '../core/model/types';
+import { planFromDict, validatePlan } from '../core/plan';
 
-export function buildPlan(_dicts: ConfigDict[], _model: LoadedModel, _target?: Target): CompressionPlan {
-  throw new ShrinkrayError('internal', 'compression is not available yet: the plan builder (src/core/plan) has not landed');
+/**
+ * The deployment target a model already needs: its specificationVersion (7 → iOS16, 8 → iOS17, 9+ → iOS18),
+ * like coremltools, which never raises the target of an existing mlprogram. An old NeuralNetwork model gets
+ * iOS16 (its own quantization path ignores the target); ONNX has no Core ML target, so nothing is refused on
+ * its account (iOS18).
+ */
+export function defaultTarget(s: ModelSummary): Target {
+  if (s.format === 'onnx') return 'iOS18';
+  const v = s.specificationVersion ?? 0;
+  if (v >= 9) return 'iOS18';
+  if (v === 8) return 'iOS17';
+  return 'iOS16';
+}
+
+/** `raw`: one coremltools OptimizationConfig dict, a list of them (joint steps), or {target, steps}. */
+export function buildPlan(raw: unknown, model: LoadedModel, target: Target | undefined, source?: string): CompressionPlan {
+  try {
+    const plan = planFromDict(raw, target ?? defaultTarget(model.summary));
+    if (target) plan.target = target;
+    validatePlan(plan);
+    return plan;
+  } catch (e) {
+    if (e instanceof ShrinkrayError && source) throw new ShrinkrayError(e.code, `${source}: ${e.message}`, source);
+    throw e;
+  }
 }
 
 export async function runEngine(
@@ -17,5 +40,5 @@ export async function runEngine(
   _signal: AbortSignal,
   _onProgress: (done: number, total: number, label?: string) => void,
 ): Promise<Map<string, WeightResult>> {
-  throw new ShrinkrayError('internal', 'compression is not available yet: the engine (src/core/engine) has not landed');
+  throw new ShrinkrayError('internal', 'compression is not available yet: the engine (src/core/engine runPlan) has not landed');
 }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { parseArgs, UsageError } from './args';
 import { readConfigFile } from './compress';
 import { exitCodeFor } from './main';
-import { COMPRESS_SPECS, flagsToDicts, planTag } from './options';
+import { COMPRESS_SPECS, flagsToDicts, planTag, withWeightThreshold } from './options';
+import { planFromDict, validatePlan } from '../core/plan';
 import { ShrinkrayError } from '../core/errors';
 
 const dicts = (...argv: string[]) => flagsToDicts(parseArgs(['m.mlpackage', '-o', 'o.mlpackage', ...argv], COMPRESS_SPECS));
@@ -62,9 +63,25 @@ describe('flags → coremltools config dicts', () => {
     expect(dicts('--threshold', '0.01')).toEqual([{ config_type: 'OpThresholdPrunerConfig', global_config: { threshold: 0.01 } }]);
     const j = dicts('--palettize', '4', '--prune', '0.5');
     expect(j.map((d) => d.config_type)).toEqual(['OpMagnitudePrunerConfig', 'OpPalettizerConfig']);
-    expect(planTag(j)).toBe('sp50.pal4');
-    expect(planTag(dicts('--quantize', 'int4', '--per-block', '32'))).toBe('q4');
-    expect(planTag(dicts('--nm', '2:4'))).toBe('nm2of4');
+    expect(planTag(planFromDict(j))).toBe('sp50.pal4');
+    expect(planTag(planFromDict(dicts('--quantize', 'int4', '--per-block', '32')))).toBe('q4');
+    expect(planTag(planFromDict(dicts('--nm', '2:4')))).toBe('nm2of4');
+  });
+  it('every flag combination is a dict that the core plan parser accepts, with coremltools defaults filled in', () => {
+    const pal = planFromDict(dicts('--palettize', '4', '--group-size', '16'), 'iOS18');
+    expect(pal.steps[0].global_config).toMatchObject({ type: 'OpPalettizerConfig', mode: 'kmeans', nbits: 4, granularity: 'per_grouped_channel', group_size: 16, cluster_dim: 1, weight_threshold: 2048 });
+    const q = planFromDict(dicts('--quantize', 'int8'), 'iOS16');
+    expect(q.steps[0].global_config).toMatchObject({ type: 'OpLinearQuantizerConfig', mode: 'linear_symmetric', dtype: 'int8', granularity: 'per_channel' });
+    const joint = planFromDict(dicts('--prune', '0.5', '--palettize', '4', '--weight-threshold', '100'), 'iOS18');
+    expect(joint.steps.map((s) => s.global_config?.type)).toEqual(['OpMagnitudePrunerConfig', 'OpPalettizerConfig']);
+    expect(joint.steps.map((s) => (s.global_config as { weight_threshold: number }).weight_threshold)).toEqual([100, 100]);
+    for (const argv of [
+      ['--mode', 'unique'], ['--palettize', '8', '--mode', 'uniform'], ['--palettize', '4', '--cluster-dim', '2'], ['--palettize', '4', '--per-channel-scale'],
+      ['--palettize', '4', '--lut-dtype', 'uint8'], ['--quantize', 'uint4', '--affine', '--per-block', '32'], ['--quantize', 'int8', '--per-tensor'],
+      ['--nm', '2:4'], ['--threshold', '0.01', '--min-sparsity', '0.3'], ['--prune', '0.75', '--block-size', '4'], ['--prune', '0.5', '--quantize', 'int8'],
+    ]) {
+      expect(() => validatePlan(planFromDict(dicts(...argv), 'iOS18')), argv.join(' ')).not.toThrow();
+    }
   });
   it('usage errors', () => {
     expect(usage()).toMatch(/nothing to do/);
@@ -89,17 +106,20 @@ describe('--config files', () => {
     try {
       const one = { config_type: 'OpPalettizerConfig', global_config: { mode: 'kmeans', nbits: 4 }, op_name_configs: { conv1: null } };
       writeFileSync(join(dir, 'a.json'), JSON.stringify(one));
-      expect(readConfigFile(join(dir, 'a.json'))).toEqual([one]);
+      expect(readConfigFile(join(dir, 'a.json'))).toEqual(one);
       writeFileSync(join(dir, 'b.yaml'), 'config_type: OpLinearQuantizerConfig\nglobal_config:\n  mode: linear_symmetric\n  dtype: int8\nop_type_configs:\n  linear: null\n');
-      expect(readConfigFile(join(dir, 'b.yaml'))).toEqual([
+      expect(readConfigFile(join(dir, 'b.yaml'))).toEqual(
         { config_type: 'OpLinearQuantizerConfig', global_config: { mode: 'linear_symmetric', dtype: 'int8' }, op_type_configs: { linear: null } },
-      ]);
+      );
       writeFileSync(join(dir, 'c.yml'), '- config_type: OpMagnitudePrunerConfig\n  global_config: {target_sparsity: 0.5}\n- config_type: OpPalettizerConfig\n  global_config: {nbits: 4}\n');
-      expect(readConfigFile(join(dir, 'c.yml')).map((d) => d.config_type)).toEqual(['OpMagnitudePrunerConfig', 'OpPalettizerConfig']);
+      const steps = readConfigFile(join(dir, 'c.yml'));
+      expect(planFromDict(steps).steps.map((s) => s.global_config?.type)).toEqual(['OpMagnitudePrunerConfig', 'OpPalettizerConfig']);
+      expect(withWeightThreshold(steps, 10)).toEqual([
+        { config_type: 'OpMagnitudePrunerConfig', global_config: { target_sparsity: 0.5, weight_threshold: 10 } },
+        { config_type: 'OpPalettizerConfig', global_config: { nbits: 4, weight_threshold: 10 } },
+      ]);
       writeFileSync(join(dir, 'bad.json'), '{"config_type": ');
       expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(/not valid JSON/);
-      writeFileSync(join(dir, 'num.json'), '42');
-      expect(() => readConfigFile(join(dir, 'num.json'))).toThrow(/must hold an OptimizationConfig dict/);
       expect(() => readConfigFile(join(dir, 'none.json'))).toThrow(/not found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

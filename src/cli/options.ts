@@ -4,6 +4,7 @@
  * coremltools' joint compression applies them (prune first). Only the flags the user gave are set;
  * defaults and validation belong to src/core/plan.
  */
+import type { CompressionPlan, OpConfig } from '../core/compress/types';
 import { UsageError, type OptionSpec, type Parsed } from './args';
 
 export const COMPRESS_SPECS: OptionSpec[] = [
@@ -179,21 +180,44 @@ export function flagsToDicts(p: Parsed): ConfigDict[] {
   return steps;
 }
 
+/** --weight-threshold on top of a --config: set on every op config of every step. */
+export function withWeightThreshold(raw: unknown, n: number): unknown {
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--weight-threshold must be an integer >= 0 (got ${n})`);
+  const patchCfg = (c: unknown) => (c && typeof c === 'object' && !Array.isArray(c) ? { ...(c as object), weight_threshold: n } : c);
+  const patchMap = (m: unknown) =>
+    m && typeof m === 'object' && !Array.isArray(m) ? Object.fromEntries(Object.entries(m as object).map(([k, c]) => [k, patchCfg(c)])) : m;
+  const patchStep = (d: unknown) => {
+    if (!d || typeof d !== 'object' || Array.isArray(d)) return d;
+    const o = { ...(d as Record<string, unknown>) };
+    if ('global_config' in o) o.global_config = patchCfg(o.global_config);
+    if ('op_type_configs' in o) o.op_type_configs = patchMap(o.op_type_configs);
+    if ('op_name_configs' in o) o.op_name_configs = patchMap(o.op_name_configs);
+    return o;
+  };
+  if (Array.isArray(raw)) return raw.map(patchStep);
+  if (raw && typeof raw === 'object' && Array.isArray((raw as { steps?: unknown }).steps)) {
+    return { ...(raw as object), steps: (raw as { steps: unknown[] }).steps.map(patchStep) };
+  }
+  return patchStep(raw);
+}
+
 /** A short tag for the output name, e.g. `pal4`, `q8`, `sp50.pal4`. */
-export function planTag(dicts: ConfigDict[]): string {
-  const tags = dicts.map((d) => {
-    const g = (d.global_config ?? {}) as Record<string, unknown>;
-    switch (d.config_type) {
+export function planTag(plan: CompressionPlan): string {
+  const tags = plan.steps.map((step) => {
+    const c: OpConfig | null | undefined =
+      step.global_config ?? [...Object.values(step.op_type_configs ?? {}), ...Object.values(step.op_name_configs ?? {})].find((x) => x);
+    if (!c) return 'opt';
+    switch (c.type) {
       case 'OpPalettizerConfig':
-        return g.mode === 'unique' ? 'palu' : `pal${g.nbits ?? ''}`;
+        return c.mode === 'unique' ? 'palu' : `pal${c.nbits ?? ''}`;
       case 'OpLinearQuantizerConfig':
-        return `q${String(g.dtype ?? 'int8').replace('int', '')}`;
+        return `q${c.dtype.replace('int', '')}`;
       case 'OpMagnitudePrunerConfig':
-        return Array.isArray(g.n_m_ratio) ? `nm${g.n_m_ratio.join('of')}` : `sp${Math.round(Number(g.target_sparsity ?? 0) * 100)}`;
+        return c.n_m_ratio ? `nm${c.n_m_ratio.join('of')}` : `sp${Math.round((c.target_sparsity ?? 0) * 100)}`;
       case 'OpThresholdPrunerConfig':
         return 'spt';
-      default:
-        return 'opt';
+      case 'NNQuantizeConfig':
+        return `nn${c.nbits}`;
     }
   });
   return tags.join('.') || 'opt';

@@ -53,7 +53,8 @@ describe('loading models from disk and from zips', () => {
 
   it('a zip without a model → zip-no-model', async () => {
     const text = new TextEncoder().encode('These are my notes, not a model.\n');
-    for (const files of [{ 'readme.txt': text }, { 'readme.txt': text, 'photo.jpg': new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) }]) {
+    const cases: Record<string, Uint8Array>[] = [{ 'readme.txt': text }, { 'readme.txt': text, 'photo.jpg': new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) }];
+    for (const files of cases) {
       const zip = await zipBytes(files);
       const r = await codeOf(loadModel(memoryTree('notes.zip', { 'notes.zip': zip })));
       expect(r).toMatch(/^zip-no-model: notes\.zip: .*no \.mlpackage, \.mlmodel or \.onnx model/);
