@@ -28,7 +28,7 @@ export function rewriteNeuralNetwork(
   scope: string,
   results: Map<string, WeightResult>,
 ): { bytes: Uint8Array; minSpec: number } {
-  const file = scope;
+  const file = scope ? `neural network '${scope}'` : 'neural network';
   const root: Edits = new Map();
   let minSpec = 1;
   let changed = 0;
