@@ -74,7 +74,7 @@ export async function readManifest(tree: FileTree): Promise<{ manifest: Manifest
   return { manifest: m as unknown as Manifest, rootPath };
 }
 
-function uuid(): string {
+export function newId(): string {
   const b = new Uint8Array(16);
   const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
   if (c?.getRandomValues) c.getRandomValues(b);
@@ -87,12 +87,12 @@ function uuid(): string {
 
 /** Manifest.json as coremltools writes it: sorted keys, 4-space indent, trailing newline. */
 export function manifestFile(withWeights: boolean): OutputFile {
-  const modelId = uuid();
+  const modelId = newId();
   const entries: Record<string, ManifestEntry> = {
     [modelId]: { author: 'com.apple.CoreML', description: 'CoreML Model Specification', name: 'model.mlmodel', path: 'com.apple.CoreML/model.mlmodel' },
   };
   if (withWeights) {
-    entries[uuid()] = { author: 'com.apple.CoreML', description: 'CoreML Model Weights', name: 'weights', path: 'com.apple.CoreML/weights' };
+    entries[newId()] = { author: 'com.apple.CoreML', description: 'CoreML Model Weights', name: 'weights', path: 'com.apple.CoreML/weights' };
   }
   const sorted: Record<string, ManifestEntry> = {};
   for (const k of Object.keys(entries).sort()) sorted[k] = entries[k];

@@ -1,9 +1,393 @@
-/** Core ML writer (in progress). */
+/**
+ * Core ML writer. The model is rewritten at the wire level (fields this code does not know are kept byte
+ * for byte): ML programs get each compressed weight's const (or old constexpr chain) replaced by the chain
+ * coremltools writes for its representation, every blob copied into a new weight.bin (storage v2, written in
+ * chunks), spec/opset raised only as far as needed; NeuralNetwork sub-models go through engineer D's
+ * rewriteNeuralNetwork; pipelines are recursed.
+ */
 import { ShrinkrayError } from '../../errors';
-import type { WeightResult } from '../../compress/types';
-import type { LoadedModel, WrittenModel } from '../../model/types';
+import type { Target, WeightResult } from '../../compress/types';
+import type { LoadedModel, OutputFile, WrittenModel } from '../../model/types';
+import { concatBytes, encodeLenField, encodeVarintField, readFields, spliceFields } from '../../proto/wire';
 import type { WriteOptions } from '../write';
+import { rewriteNeuralNetwork } from './nn/write';
+import { BlobWriter, rangePieces, readMeta } from './blob';
+import { opsetForSpec, specForOpset } from './dtypes';
+import { emitRepr, ValueMaker, WEIGHT_FILE, type Emitted } from './emit';
+import type { CoreMLInternal, ModelNode } from './index';
+import { pipelinePayload } from './index';
+import { bytesFile, manifestFile, newId } from './manifest';
+import { isConstexpr, storedValue, type MilWeight } from './mil';
+import { MODEL_FIELDS, OperationT, root, type PArgument, type POperation, type PValue } from './schema';
 
-export async function writeCoreML(model: LoadedModel, _results: Map<string, WeightResult>, _opts: WriteOptions): Promise<WrittenModel> {
-  throw new ShrinkrayError('internal', `${model.summary.fileName}: Core ML writer not available yet`);
+const ArgumentT = root.lookupType('CoreML.Specification.MILSpec.Argument');
+const ValueT = root.lookupType('CoreML.Specification.MILSpec.Value');
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+interface Ctx {
+  internal: CoreMLInternal;
+  results: Map<string, WeightResult>;
+  target: Target;
+  blobs: BlobWriter;
+  /** original blob (path@offset) → new metadata offset */
+  copied: Map<string, number>;
+  /** the spec the output will have (for the blob-or-immediate rule) */
+  spec: number;
+}
+
+/** One function's edits: ops to drop, ops to replace (by output name), renames for consumers. */
+interface FnPlan {
+  drop: Set<string>;
+  replace: Map<string, { w: MilWeight; result: WeightResult }>;
+  rename: Map<string, string>;
+  emitted: Map<string, Emitted>;
+  minSpec: number;
+}
+
+function planNode(node: ModelNode, ctx: Ctx): Map<string, FnPlan> {
+  const plans = new Map<string, FnPlan>();
+  for (const w of node.program!.index.weights) {
+    const id = node.scope ? `${node.scope}/${w.fn}/${w.name}` : `${w.fn}/${w.name}`;
+    const r = ctx.results.get(id);
+    if (!r || r.status !== 'compressed' || !r.repr) continue;
+    let p = plans.get(w.fn);
+    if (!p) plans.set(w.fn, (p = { drop: new Set(), replace: new Map(), rename: new Map(), emitted: new Map(), minSpec: 0 }));
+    const last = w.chain[w.chain.length - 1];
+    for (const op of w.chain.slice(0, -1)) for (const o of op.outputs) p.drop.add(o.name);
+    p.replace.set(last.outputs[0].name, { w, result: r });
+  }
+  return plans;
+}
+
+function key(bytes: Uint8Array): { key: string; value: Uint8Array } {
+  let k = '';
+  let v: Uint8Array = new Uint8Array(0);
+  for (const f of readFields(bytes)) {
+    if (f.no === 1 && f.wt === 2) k = utf8d.decode(bytes.subarray(f.dataStart, f.dataEnd));
+    if (f.no === 2 && f.wt === 2) v = bytes.subarray(f.dataStart, f.dataEnd);
+  }
+  return { key: k, value: v };
+}
+
+function mapEntry(k: string, v: Uint8Array): Uint8Array {
+  return concatBytes([encodeLenField(1, utf8.encode(k)), encodeLenField(2, v)]);
+}
+
+/** A blob value re-pointed into the new weight.bin (the data copied lazily from the input). */
+async function remapValue(v: PValue, ctx: Ctx): Promise<boolean> {
+  if (!v.blobFileValue) return false;
+  const sv = storedValue(v);
+  if (!sv?.blob) throw new ShrinkrayError('internal', `cannot copy blob ${v.blobFileValue.fileName}: unknown type`);
+  const path = ctx.internal.blobPath(sv.blob.fileName);
+  const k = `${path}@${sv.blob.offset}`;
+  let off = ctx.copied.get(k);
+  if (off === undefined) {
+    const src = ctx.internal.tree.get(path);
+    if (!src) throw new ShrinkrayError('weights-missing', `${ctx.internal.tree.name}: ${path} not found`, path);
+    const meta = await readMeta(src, path, sv.blob.offset, sv.dtype, `at ${sv.blob.offset}`);
+    off = ctx.blobs.add(sv.dtype, rangePieces(src, meta.dataOffset, meta.size), sv.count);
+    ctx.copied.set(k, off);
+  }
+  v.blobFileValue = { fileName: WEIGHT_FILE, offset: off };
+  return true;
+}
+
+async function rewriteArgument(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ctx): Promise<Uint8Array | undefined> {
+  const arg = ArgumentT.decode(bytes) as unknown as PArgument;
+  let changed = false;
+  for (const b of arg.arguments ?? []) {
+    if (b.name && plan?.rename.has(b.name)) {
+      b.name = plan.rename.get(b.name)!;
+      changed = true;
+    } else if (b.value && (await remapValue(b.value, ctx))) changed = true;
+  }
+  return changed ? ArgumentT.encode(ArgumentT.fromObject(arg)).finish() : undefined;
+}
+
+/** An op kept in place: bindings renamed, blobs re-pointed, nested blocks rewritten; the rest byte for byte. */
+async function rewriteOp(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ctx): Promise<Uint8Array> {
+  const edits = new Map<number, Uint8Array>();
+  let i = 0;
+  for (const f of readFields(bytes)) {
+    const payload = bytes.subarray(f.dataStart, f.dataEnd);
+    if (f.no === 2 && f.wt === 2) {
+      const e = key(payload);
+      const nv = await rewriteArgument(e.value, plan, ctx);
+      if (nv) edits.set(i, encodeLenField(2, mapEntry(e.key, nv)));
+    } else if (f.no === 5 && f.wt === 2) {
+      const e = key(payload);
+      const v = ValueT.decode(e.value) as unknown as PValue;
+      if (await remapValue(v, ctx)) edits.set(i, encodeLenField(5, mapEntry(e.key, ValueT.encode(ValueT.fromObject(v)).finish())));
+    } else if (f.no === 4 && f.wt === 2) {
+      edits.set(i, encodeLenField(4, await rewriteBlock(payload, plan, ctx)));
+    }
+    i++;
+  }
+  if (!edits.size) return bytes;
+  let j = 0;
+  return spliceFields(bytes, () => edits.get(j++));
+}
+
+function opOutputs(bytes: Uint8Array): { type: string; outputs: string[] } {
+  // only type and output names are needed to decide: decode those fields alone
+  let type = '';
+  const outputs: string[] = [];
+  for (const f of readFields(bytes)) {
+    if (f.no === 1 && f.wt === 2) type = utf8d.decode(bytes.subarray(f.dataStart, f.dataEnd));
+    if (f.no === 3 && f.wt === 2) {
+      const nv = bytes.subarray(f.dataStart, f.dataEnd);
+      const nf = readFields(nv).find((x) => x.no === 1 && x.wt === 2);
+      if (nf) outputs.push(utf8d.decode(nv.subarray(nf.dataStart, nf.dataEnd)));
+    }
+  }
+  return { type, outputs };
+}
+
+async function rewriteBlock(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ctx): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for (const f of readFields(bytes)) {
+    const payload = bytes.subarray(f.dataStart, f.dataEnd);
+    if (f.no === 3 && f.wt === 2) {
+      const { type, outputs } = opOutputs(payload);
+      const isConst = type === 'const' || isConstexpr(type);
+      if (plan && isConst && outputs.some((o) => plan.drop.has(o)) && !outputs.some((o) => plan.replace.has(o))) continue;
+      const rep = plan && isConst ? outputs.map((o) => plan.replace.get(o)).find((x) => x) : undefined;
+      if (rep) {
+        const em = emitRepr(rep.result.repr!, rep.w.chain.length === 1 ? rep.w.name : baseOf(rep.w), ctx.target, new ValueMaker(ctx.blobs, () => ctx.spec));
+        if (em.output !== (plan!.rename.get(rep.w.name) ?? rep.w.name)) {
+          throw new ShrinkrayError('internal', `${rep.w.name}: emitted ${em.output}, planned ${plan!.rename.get(rep.w.name) ?? rep.w.name}`);
+        }
+        plan!.emitted.set(rep.w.name, em);
+        plan!.minSpec = Math.max(plan!.minSpec, em.minSpec);
+        for (const o of em.ops) parts.push(encodeLenField(3, OperationT.encode(OperationT.fromObject(o)).finish()));
+        continue;
+      }
+      parts.push(encodeLenField(3, await rewriteOp(payload, plan, ctx)));
+    } else if (f.no === 2 && f.wt === 2 && plan) {
+      const name = utf8d.decode(payload);
+      parts.push(plan.rename.has(name) ? encodeLenField(2, utf8.encode(plan.rename.get(name)!)) : bytes.subarray(f.start, f.end));
+    } else {
+      parts.push(bytes.subarray(f.start, f.end));
+    }
+  }
+  return concatBytes(parts);
+}
+
+function baseOf(w: MilWeight): string {
+  let n = w.name;
+  for (;;) {
+    const m = /(_palettized_pcs|_palettized|_quantized|_sparsified)$/.exec(n);
+    if (!m) return n;
+    n = n.slice(0, n.length - m[1].length);
+  }
+}
+
+/**
+ * Renames are known before the rewrite (they only depend on the representation kind), so consumers that
+ * come before... never exist (SSA order), but nested blocks may read outer vars: compute them up front.
+ */
+function plannedOutput(w: MilWeight, r: WeightResult): string {
+  const base = w.chain.length === 1 ? w.name : baseOf(w);
+  const repr = r.repr!;
+  switch (repr.kind) {
+    case 'dense': return base;
+    case 'lut': return repr.perChannelScale ? `${base}_palettized_pcs` : `${base}_palettized`;
+    case 'affine': return `${base}_quantized`;
+    case 'sparse': return `${base}_sparsified`;
+    default: return base;
+  }
+}
+
+async function rewriteFunction(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ctx, nodeSpec: number): Promise<{ bytes: Uint8Array; minSpec: number }> {
+  if (!plan) {
+    // untouched function: only its blobs move
+    const fields = readFields(bytes);
+    const parts: Uint8Array[] = [];
+    for (const f of fields) {
+      if (f.no === 3 && f.wt === 2) {
+        const e = key(bytes.subarray(f.dataStart, f.dataEnd));
+        parts.push(encodeLenField(3, mapEntry(e.key, await rewriteBlock(e.value, undefined, ctx))));
+      } else parts.push(bytes.subarray(f.start, f.end));
+    }
+    return { bytes: concatBytes(parts), minSpec: 0 };
+  }
+  const fields = readFields(bytes);
+  const opsetF = fields.find((f) => f.no === 2 && f.wt === 2);
+  const oldOpset = opsetF ? utf8d.decode(bytes.subarray(opsetF.dataStart, opsetF.dataEnd)) : '';
+  const blocks: { idx: number; key: string; bytes: Uint8Array }[] = [];
+  fields.forEach((f, idx) => {
+    if (f.no === 3 && f.wt === 2) {
+      const e = key(bytes.subarray(f.dataStart, f.dataEnd));
+      blocks.push({ idx, key: e.key, bytes: e.value });
+    }
+  });
+  const newBlocks = new Map<number, Uint8Array>();
+  for (const b of blocks) newBlocks.set(b.idx, await rewriteBlock(b.bytes, plan, ctx));
+  const need = plan.minSpec;
+  const oldSpec = specForOpset(oldOpset) ?? nodeSpec;
+  const newOpset = need > oldSpec ? opsetForSpec(need) : oldOpset;
+  const parts: Uint8Array[] = [];
+  fields.forEach((f, idx) => {
+    if (f === opsetF) parts.push(encodeLenField(2, utf8.encode(newOpset)));
+    else if (newBlocks.has(idx)) {
+      const b = blocks.find((x) => x.idx === idx)!;
+      parts.push(encodeLenField(3, mapEntry(b.key === oldOpset ? newOpset : b.key, newBlocks.get(idx)!)));
+    } else parts.push(bytes.subarray(f.start, f.end));
+  });
+  return { bytes: concatBytes(parts), minSpec: need };
+}
+
+async function rewriteProgram(bytes: Uint8Array, node: ModelNode, ctx: Ctx): Promise<{ bytes: Uint8Array; minSpec: number }> {
+  const plans = planNode(node, ctx);
+  for (const [, p] of plans) {
+    for (const [, { w, result }] of p.replace) {
+      const out = plannedOutput(w, result);
+      if (out !== w.name) p.rename.set(w.name, out);
+    }
+  }
+  let minSpec = 0;
+  const parts: Uint8Array[] = [];
+  for (const f of readFields(bytes)) {
+    if (f.no === 2 && f.wt === 2) {
+      const e = key(bytes.subarray(f.dataStart, f.dataEnd));
+      const r = await rewriteFunction(e.value, plans.get(e.key), ctx, node.spec);
+      minSpec = Math.max(minSpec, r.minSpec);
+      parts.push(encodeLenField(2, mapEntry(e.key, r.bytes)));
+    } else parts.push(bytes.subarray(f.start, f.end));
+  }
+  // every planned weight must have been emitted
+  for (const [, p] of plans) {
+    for (const [n, { w }] of p.replace) {
+      if (!p.emitted.has(w.name)) throw new ShrinkrayError('internal', `weight ${n} was not found while rewriting the program`);
+    }
+  }
+  return { bytes: concatBytes(parts), minSpec };
+}
+
+async function rewriteModel(bytes: Uint8Array, node: ModelNode, ctx: Ctx): Promise<{ bytes: Uint8Array; spec: number }> {
+  let spec = node.spec;
+  const fields = readFields(bytes);
+  const edits = new Map<number, Uint8Array>();
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (f.no !== node.typeField || f.wt !== 2) continue;
+    const payload = bytes.subarray(f.dataStart, f.dataEnd);
+    if (node.program) {
+      const r = await rewriteProgram(payload, node, ctx);
+      spec = Math.max(spec, r.minSpec);
+      edits.set(i, encodeLenField(f.no, r.bytes));
+    } else if (node.nn) {
+      const mine = [...ctx.results.keys()].some((id) => node.nn!.weights.some((w) => w.id === id));
+      if (mine) {
+        const r = rewriteNeuralNetwork(payload, node.scope, ctx.results);
+        spec = Math.max(spec, r.minSpec);
+        edits.set(i, encodeLenField(f.no, r.bytes));
+      }
+    } else if (node.children) {
+      const pipe = pipelinePayload(f.no, payload);
+      let k = 0;
+      let childSpec = 0;
+      const newPipe: Uint8Array[] = [];
+      for (const pf of readFields(pipe)) {
+        if (pf.no === 1 && pf.wt === 2) {
+          const child = node.children[k++];
+          const r = await rewriteModel(pipe.subarray(pf.dataStart, pf.dataEnd), child, ctx);
+          childSpec = Math.max(childSpec, r.spec);
+          newPipe.push(encodeLenField(1, r.bytes));
+        } else newPipe.push(pipe.subarray(pf.start, pf.end));
+      }
+      const pipeBytes = concatBytes(newPipe);
+      let outer = pipeBytes;
+      if (f.no !== MODEL_FIELDS.pipeline) {
+        outer = spliceFields(payload, (pf) => (pf.no === 1 && pf.wt === 2 ? encodeLenField(1, pipeBytes) : undefined));
+      }
+      spec = Math.max(spec, childSpec);
+      edits.set(i, encodeLenField(f.no, outer));
+    }
+  }
+  let j = 0;
+  const hasSpec = fields.some((f) => f.no === 1 && f.wt === 0);
+  const out = spliceFields(
+    bytes,
+    (f) => {
+      const e = edits.get(j++);
+      if (f.no === 1 && f.wt === 0) return spec !== f.varint ? encodeVarintField(1, spec) : undefined;
+      return e;
+    },
+    hasSpec || spec === node.spec ? [] : [encodeVarintField(1, spec)],
+  );
+  return { bytes: out, spec };
+}
+
+/** Where the output specificationVersion will land, for the blob-or-immediate rule of new values. */
+function predictSpec(internal: CoreMLInternal, results: Map<string, WeightResult>, target: Target): number {
+  let spec = internal.root.spec;
+  if (target === 'iOS18' && [...results.values()].some((r) => r.status === 'compressed' && r.repr && r.repr.kind !== 'dense')) spec = Math.max(spec, 9);
+  return spec;
+}
+
+export async function writeCoreML(model: LoadedModel, results: Map<string, WeightResult>, opts: WriteOptions): Promise<WrittenModel> {
+  const internal = model.internal as CoreMLInternal;
+  if (!internal || !internal.root) throw new ShrinkrayError('internal', `${model.summary.fileName}: not a model loaded by the Core ML reader`);
+  for (const [id, r] of results) {
+    if (r.status === 'compressed' && r.repr && !internal.entries.has(id)) {
+      throw new ShrinkrayError('internal', `${model.summary.fileName}: result for unknown weight ${id}`);
+    }
+  }
+  const ctx: Ctx = {
+    internal,
+    results,
+    target: opts.plan?.target ?? 'iOS16',
+    blobs: new BlobWriter(),
+    copied: new Map(),
+    spec: predictSpec(internal, results, opts.plan?.target ?? 'iOS16'),
+  };
+  const { bytes } = await rewriteModel(internal.modelBytes, internal.root, ctx);
+
+  const tag = opts.tag ?? 'compressed';
+  const baseName = internal.tree.name.replace(/\.(mlpackage|mlmodel|zip)$/i, '').replace(/\.mlpackage$/i, '');
+  if (internal.format === 'mlmodel' && ctx.blobs.count === 0) {
+    return { format: 'mlmodel', name: `${baseName}.${tag}.mlmodel`, files: [bytesFile(`${baseName}.${tag}.mlmodel`, bytes)] };
+  }
+  const modelPath = internal.format === 'mlpackage' ? internal.modelPath : 'Data/com.apple.CoreML/model.mlmodel';
+  const modelDir = modelPath.slice(0, modelPath.lastIndexOf('/'));
+  const weightsPath = `${modelDir}/weights/weight.bin`;
+  const files: OutputFile[] = [];
+  const referenced = new Set([...ctx.copied.keys()].map((k) => k.slice(0, k.lastIndexOf('@'))));
+  if (internal.format === 'mlpackage') {
+    // keep every other file of the package (extra manifest items, metadata) as it is
+    for (const p of internal.tree.paths()) {
+      if (p === 'Manifest.json' || p === internal.modelPath || p === weightsPath || referenced.has(p)) continue;
+      const src = internal.tree.get(p)!;
+      const piece = 8 << 20;
+      files.push({
+        path: p,
+        size: src.size,
+        async *chunks() {
+          for (let o = 0; o < src.size; o += piece) yield await src.read(o, Math.min(piece, src.size - o));
+        },
+      });
+    }
+    files.push(await keepManifest(internal, ctx.blobs.count > 0));
+  } else {
+    files.push(manifestFile(ctx.blobs.count > 0));
+  }
+  files.push(bytesFile(modelPath, bytes));
+  if (ctx.blobs.count > 0) files.push(ctx.blobs.file(weightsPath));
+  return { format: 'mlpackage', name: `${baseName}.${tag}.mlpackage`, files };
+}
+
+/** The input's Manifest.json, with a weights item added when the output needs one and it has none. */
+async function keepManifest(internal: CoreMLInternal, needWeights: boolean): Promise<OutputFile> {
+  const src = internal.tree.get('Manifest.json')!;
+  const raw = await src.read(0, src.size);
+  const m = JSON.parse(utf8d.decode(raw)) as { itemInfoEntries: Record<string, { path: string }> };
+  const hasWeights = Object.values(m.itemInfoEntries).some((e) => e.path.endsWith('/weights') || e.path === 'com.apple.CoreML/weights');
+  if (!needWeights || hasWeights) return bytesFile('Manifest.json', raw.slice());
+  const entries = { ...m.itemInfoEntries, [newId()]: { author: 'com.apple.CoreML', description: 'CoreML Model Weights', name: 'weights', path: 'com.apple.CoreML/weights' } };
+  const sorted: Record<string, unknown> = {};
+  for (const k of Object.keys(entries).sort()) sorted[k] = entries[k as keyof typeof entries];
+  const text = JSON.stringify({ ...m, itemInfoEntries: sorted }, null, 4) + '\n';
+  return bytesFile('Manifest.json', utf8.encode(text));
 }
