@@ -251,11 +251,12 @@ function histF32(vals: Float32Array, L: Layout, g: number, gs: number, include?:
   return { xs: Float64Array.from(xs), ws: Float64Array.from(ws) };
 }
 
-/** coremltools uniform LUT: scale = (max-min)/(2^n-1) in the weight dtype, lut[i] = dtype(i*scale + min) in float64. */
+/** coremltools uniform LUT: range = max-min in the weight dtype, lut[i] = dtype(i*range/(2^n-1) + min) in float64. */
 function uniformLut(dtype: FloatDtype, mn: number, mx: number, nbits: number): number[] {
   const K = 1 << nbits;
+  // golden LUTs show the division by 2^n - 1 is not rounded to the weight dtype (numpy scalar promotion)
   const range = rdt(dtype, mx - mn);
-  const scale = rdt(dtype, range / (K - 1));
+  const scale = range / (K - 1);
   const out: number[] = [];
   for (let i = 0; i < K; i++) out.push(rdtd(dtype, i * scale + mn));
   return out;
