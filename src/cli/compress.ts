@@ -92,6 +92,9 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   const { planToDict } = await import('../core/plan');
   const { writeModel } = await import('../core/formats/write');
   const { writeOutput } = await import('../node/write-output');
+  // Options are checked before the model is read (a big model takes a while); the target check follows once
+  // the model's own target is known.
+  buildPlan(raw, undefined, 'iOS18', configPath);
   const model = await loadPath(input);
   const plan: CompressionPlan = buildPlan(raw, model, target, configPath);
 
@@ -103,7 +106,7 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   let results: Map<string, WeightResult>;
   let written;
   try {
-    results = await runEngine(model, plan, ac.signal, (done, total, label) => bar.update(done, total, label));
+    results = await runEngine(model, plan, ac.signal, (done: number, total: number) => bar.update(done, total));
     bar.done();
     const tag = planTag(plan);
     const wm = await writeModel(model, results, { plan, tag });

@@ -6,6 +6,7 @@ import type { CompressionPlan, Target, WeightResult } from '../core/compress/typ
 import { ShrinkrayError } from '../core/errors';
 import type { LoadedModel, ModelSummary } from '../core/model/types';
 import { planFromDict, validatePlan } from '../core/plan';
+import { runPlan } from '../core/engine';
 
 /**
  * The deployment target a model already needs: its specificationVersion (7 → iOS16, 8 → iOS17, 9+ → iOS18),
@@ -21,10 +22,11 @@ export function defaultTarget(s: ModelSummary): Target {
   return 'iOS16';
 }
 
-/** `raw`: one coremltools OptimizationConfig dict, a list of them (joint steps), or {target, steps}. */
-export function buildPlan(raw: unknown, model: LoadedModel, target: Target | undefined, source?: string): CompressionPlan {
+/** `model` undefined: check the options alone (at the most permissive target).
+ * `raw`: one coremltools OptimizationConfig dict, a list of them (joint steps), or {target, steps}. */
+export function buildPlan(raw: unknown, model: LoadedModel | undefined, target: Target | undefined, source?: string): CompressionPlan {
   try {
-    const plan = planFromDict(raw, target ?? defaultTarget(model.summary));
+    const plan = planFromDict(raw, target ?? (model ? defaultTarget(model.summary) : 'iOS18'));
     if (target) plan.target = target;
     validatePlan(plan);
     return plan;
@@ -35,10 +37,10 @@ export function buildPlan(raw: unknown, model: LoadedModel, target: Target | und
 }
 
 export async function runEngine(
-  _model: LoadedModel,
-  _plan: CompressionPlan,
-  _signal: AbortSignal,
-  _onProgress: (done: number, total: number, label?: string) => void,
+  model: LoadedModel,
+  plan: CompressionPlan,
+  signal: AbortSignal,
+  onProgress: (done: number, total: number) => void,
 ): Promise<Map<string, WeightResult>> {
-  throw new ShrinkrayError('internal', 'compression is not available yet: the engine (src/core/engine runPlan) has not landed');
+  return runPlan(model, plan, { signal, onProgress });
 }

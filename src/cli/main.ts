@@ -59,7 +59,8 @@ export async function main(argv: string[], out = (s: string) => console.log(s), 
       err(`shrinkray: ${e.message}\n\n${usage}`);
     } else if (isShrinkrayError(e)) {
       err(`shrinkray: error: ${e.message}`);
-      if (code === 2) err(`(see 'shrinkray ${cmd} --help')`);
+      if (e.code === 'target-too-low') err('(raise the deployment target with --target, e.g. --target iOS18)');
+      else if (code === 2) err(`(see 'shrinkray ${cmd} --help')`);
     } else {
       err(`shrinkray: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
