@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadNN, str, wpFloats, innerProduct } from '../../../../../tests/nn/helpers';
-import { fuseNeuralNetwork } from './fuse';
+import { fuseNeuralNetwork, fuseModel } from './fuse';
 import { readNeuralNetwork } from './read';
 import { readFields, encodeLenField, encodeVarintField, concatBytes } from '../../../proto/wire';
 import { nnType } from './schema';
+import { loadModel } from '../../index';
+import { memoryTree } from '../../../io/source';
 
 const dec = new TextDecoder();
 
@@ -127,5 +129,36 @@ describe('fuseNeuralNetwork (coremltools _optimize_nn)', () => {
     const r2 = fuseNeuralNetwork(nn2, 'bn2');
     expect(r2.fusions).toEqual([]);
     expect(r2.bytes).toBe(nn2);
+  });
+});
+
+describe('fuseModel', () => {
+  it('fuses the network of a whole .mlmodel and inside a pipeline, keeping every other field', async () => {
+    const { model, start, end, no } = loadNN('real', 'coreml', 'PoseEstimation_CPM.mlmodel');
+    const direct = fuseModel(model, 'pose');
+    expect(direct.fusions.length).toBe(93);
+    const fusedNN = fuseNeuralNetwork(model.subarray(start, end), 'pose').bytes;
+    const top = readFields(direct.bytes);
+    const nnf = top.find((f) => f.no === no)!;
+    expect(Buffer.from(direct.bytes.subarray(nnf.dataStart, nnf.dataEnd)).equals(Buffer.from(fusedNN))).toBe(true);
+    const others = (b: Uint8Array) => readFields(b).filter((f) => f.no !== no).map((f) => Buffer.from(b.subarray(f.start, f.end)).toString('hex'));
+    expect(others(direct.bytes)).toEqual(others(model));
+    // the same model inside a pipeline (Model.pipeline = 202, Pipeline.models = 1, names = 2)
+    const pipeline = concatBytes([
+      encodeVarintField(1, 4),
+      encodeLenField(202, concatBytes([encodeLenField(1, model), str(2, 'pose')])),
+    ]);
+    const viaPipe = fuseModel(pipeline, 'pipe');
+    expect(viaPipe.fusions.length).toBe(93);
+    const pf = readFields(viaPipe.bytes).find((f) => f.no === 202)!;
+    const inner = readFields(viaPipe.bytes.subarray(pf.dataStart, pf.dataEnd));
+    expect(inner.map((f) => f.no)).toEqual([1, 2]);
+    // the fused file loads through the Core ML reader with the batchnorms gone and a bias per fused conv
+    const loaded = await loadModel(memoryTree('pose-fused.mlmodel', { 'pose-fused.mlmodel': direct.bytes }));
+    expect(loaded.weights.length).toBe(145 + 93);
+    expect(loaded.weights.filter((w) => w.opType === 'convolution.bias').length).toBe(93);
+    // a model with nothing to fuse comes back as the same bytes
+    const base = loadNN('synthetic', 'base_nn.mlmodel').model;
+    expect(fuseModel(base, 'base').bytes).toBe(base);
   });
 });

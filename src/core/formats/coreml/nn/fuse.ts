@@ -322,3 +322,65 @@ function fuseSub(layer: Uint8Array, file: string, fusions: Fusion[], depth: numb
   if (!set.size) return layer;
   return setFields(layer, new Map([[lf.no, encodeLenField(lf.no, setFields(params, set))]]));
 }
+
+const NN_MODEL_FIELDS = [500, 403, 303];
+
+/**
+ * `fuseNeuralNetwork` over a whole Model message (an .mlmodel file): its neural network, or every neural
+ * network in its pipelines at any depth. Returns the same bytes object when nothing was fused, so a caller
+ * can fuse, load the result (memoryTree) and compress, as quantize_weights does for nbits < 16.
+ */
+export function fuseModel(model: Uint8Array, file: string): { bytes: Uint8Array; fusions: Fusion[] } {
+  const fusions: Fusion[] = [];
+  const bytes = fuseModelMsg(model, file, fusions, 0);
+  return { bytes, fusions };
+}
+
+function fuseModelMsg(model: Uint8Array, file: string, fusions: Fusion[], depth: number): Uint8Array {
+  if (depth > 64) throw new ShrinkrayError('unsupported-model', `${file}: pipelines nested deeper than 64 levels`, file);
+  let fields: WireField[];
+  try {
+    fields = readFields(model);
+  } catch (e) {
+    throw new ShrinkrayError('protobuf-decode', `${file}: not a Core ML model (${(e as Error).message})`, file);
+  }
+  const set = new Map<number, Uint8Array>();
+  for (const f of fields) {
+    if (f.wt !== 2) continue;
+    const payload = model.subarray(f.dataStart, f.dataEnd);
+    let next = payload;
+    if (NN_MODEL_FIELDS.includes(f.no)) next = fuseNetInto(payload, file, fusions);
+    else if (f.no === 202) next = fusePipeline(payload, file, fusions, depth);
+    else if (f.no === 200 || f.no === 201) {
+      const inner = readFields(payload).find((x) => x.no === 1 && x.wt === 2);
+      if (inner) {
+        const p = payload.subarray(inner.dataStart, inner.dataEnd);
+        const fp = fusePipeline(p, file, fusions, depth);
+        if (fp !== p) next = setFields(payload, new Map([[1, encodeLenField(1, fp)]]));
+      }
+    }
+    if (next !== payload) set.set(f.no, encodeLenField(f.no, next));
+  }
+  return set.size ? setFields(model, set) : model;
+}
+
+function fuseNetInto(payload: Uint8Array, file: string, fusions: Fusion[]): Uint8Array {
+  const r = fuseNeuralNetwork(payload, file);
+  fusions.push(...r.fusions);
+  return r.bytes;
+}
+
+/** Pipeline{models=1 repeated Model, names=2}: fuses each model, keeping order and every other field. */
+function fusePipeline(pipe: Uint8Array, file: string, fusions: Fusion[], depth: number): Uint8Array {
+  let changed = false;
+  const parts: Uint8Array[] = [];
+  for (const f of readFields(pipe)) {
+    if (f.no === 1 && f.wt === 2) {
+      const m = pipe.subarray(f.dataStart, f.dataEnd);
+      const fm = fuseModelMsg(m, file, fusions, depth + 1);
+      if (fm !== m) changed = true;
+      parts.push(fm === m ? pipe.subarray(f.start, f.end) : encodeLenField(1, fm));
+    } else parts.push(pipe.subarray(f.start, f.end));
+  }
+  return changed ? concatBytes(parts) : pipe;
+}
