@@ -1,6 +1,7 @@
 /** Test helpers (Node only, imported by *.test.ts): load a fixture and compare it to a golden inspect JSON. */
 import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../../model/types';
+import type { CoreMLInternal } from './index';
 
 export interface GoldenWeight {
   name: string;
@@ -57,4 +58,76 @@ export async function compareToGolden(m: LoadedModel, g: { weights: GoldenWeight
     for (const k of ['count', 'min', 'max', 'zero_count', 'unique_count', 'sha256_f32le'] as const) chk(`values.${k}`, s[k], gw.values[k]);
   }
   return diffs;
+}
+
+
+/** The golden `storage` list of a weight, rebuilt from the loaded chain (op type, name, input dtypes/shapes/from). */
+export function storageOf(m: LoadedModel, id: string) {
+  const e = (m.internal as CoreMLInternal).entries.get(id);
+  if (!e || e.kind !== 'mil') return undefined;
+  const chain = e.w.chain;
+  if (chain.length === 1 && chain[0].type === 'const') return undefined;
+  return chain.map((op) => {
+    const inputs: Record<string, { dtype: string; shape: number[]; from?: string }> = {};
+    for (const [k, p] of Object.entries(op.params)) {
+      const src = p.from ? chain.find((o) => o.outputs.some((x) => x.name === p.from)) : undefined;
+      if (src) {
+        const out = src.outputs.find((x) => x.name === p.from)!;
+        inputs[k] = { dtype: out.dtype, shape: out.shape, from: src.type };
+      } else if (p.value) inputs[k] = { dtype: p.value.dtype, shape: p.value.shape };
+    }
+    return { op_type: op.type, name: op.name, inputs };
+  });
+}
+
+/** Differences between a weight's chain and the golden storage description. */
+export function storageDiffs(m: LoadedModel, id: string, gw: GoldenWeight): string[] {
+  const mine = storageOf(m, id);
+  const gold = Array.isArray(gw.storage) ? gw.storage : undefined;
+  if (!gold) return mine ? [`${gw.name}: has a chain, golden has none`] : [];
+  if (!mine) return [`${gw.name}: no chain, golden has ${gold.length} ops`];
+  const d: string[] = [];
+  if (mine.length !== gold.length) d.push(`${gw.name}: chain of ${mine.length} ops vs ${gold.length}`);
+  gold.forEach((g, i) => {
+    const s = mine[i];
+    if (!s) return;
+    if (s.op_type !== g.op_type) d.push(`${gw.name}[${i}]: op ${s.op_type} vs ${g.op_type}`);
+    if (s.name !== g.name) d.push(`${gw.name}[${i}]: name ${s.name} vs ${g.name}`);
+    const keys = new Set([...Object.keys(s.inputs), ...Object.keys(g.inputs)]);
+    for (const k of keys) {
+      const a = s.inputs[k];
+      const b = g.inputs[k];
+      if (!a || !b) {
+        d.push(`${gw.name}[${i}].${k}: ${a ? 'extra' : 'missing'}`);
+        continue;
+      }
+      if (a.dtype !== b.dtype || JSON.stringify(a.shape) !== JSON.stringify(b.shape) || (a.from ?? null) !== (b.from ?? null)) {
+        d.push(`${gw.name}[${i}].${k}: ${a.dtype}${JSON.stringify(a.shape)}<${a.from ?? ''} vs ${b.dtype}${JSON.stringify(b.shape)}<${b.from ?? ''}`);
+      }
+    }
+  });
+  return d;
+}
+
+/** Op types of every block in program order (nested blocks inline), for "same ops in the same places". */
+export function opSequence(m: LoadedModel): string[] {
+  const internal = m.internal as CoreMLInternal;
+  const out: string[] = [];
+  const walk = (b: { operations?: { type: string; blocks?: unknown[] }[] }) => {
+    for (const o of b.operations ?? []) {
+      out.push(o.type);
+      for (const nb of (o.blocks ?? []) as typeof b[]) walk(nb);
+    }
+  };
+  const visit = (n: CoreMLInternal['root']) => {
+    if (n.program) {
+      for (const f of Object.values(n.program.prog.functions)) {
+        const b = f.block_specializations[f.opset] ?? Object.values(f.block_specializations)[0];
+        walk(b as never);
+      }
+    }
+    n.children?.forEach(visit);
+  };
+  visit(internal.root);
+  return out;
 }
