@@ -131,3 +131,79 @@ describe('hand-built networks', () => {
     expect(() => readNeuralNetwork(bad, 's', 'trunc.mlmodel')).toThrow(/trunc\.mlmodel: neural network message is malformed/);
   });
 });
+
+describe('layer types without fixtures (hand-built from the schema)', () => {
+  const layerMsg = (name: string, no: number, params: Uint8Array) => encodeLenField(1, concatBytes([str(1, name), encodeLenField(no, params)]));
+  const wp = (n: number) => encodeLenField(1, f32(...Array.from({ length: n }, (_, i) => i + 1)));
+  const read = (nn: Uint8Array) => readNeuralNetwork(nn, 'n', 'hand.mlmodel').weights;
+  const pick = (ws: ReturnType<typeof read>, name: string) => ws.find((w) => w.name === name)!;
+
+  it('deconvolution: [kernelChannels, outputChannels / groups, kH, kW] on axis 1; bias only quantized with hasBias', () => {
+    const params = concatBytes([
+      encodeVarintField(1, 6), // outputChannels
+      encodeVarintField(2, 4), // kernelChannels
+      encodeVarintField(10, 2), // nGroups
+      encodeLenField(20, Uint8Array.of(2, 3)), // kernelSize packed
+      encodeVarintField(60, 1), // isDeconvolution
+      encodeLenField(90, wp(4 * 3 * 2 * 3)),
+      encodeLenField(91, wp(6)),
+    ]);
+    const ws = read(layerMsg('dc', 100, params));
+    expect(pick(ws, 'dc.weights').shape).toEqual([4, 3, 2, 3]);
+    expect(pick(ws, 'dc.weights').nn).toEqual({ axis: 1, quantizable: true });
+    expect(pick(ws, 'dc.bias').nn).toEqual({ axis: 0, quantizable: false });
+  });
+
+  it('batchedMatmul weights are [X2, X1]; embeddingND [embeddingSize, vocabSize]', () => {
+    const bm = concatBytes([encodeVarintField(5, 3), encodeVarintField(6, 2), encodeVarintField(7, 1), encodeLenField(8, wp(6)), encodeLenField(9, wp(2))]);
+    const em = concatBytes([encodeVarintField(1, 5), encodeVarintField(2, 3), encodeLenField(20, wp(15))]);
+    const ws = read(concatBytes([layerMsg('bm', 1045, bm), layerMsg('em', 1040, em)]));
+    expect(pick(ws, 'bm.weights').shape).toEqual([2, 3]);
+    expect(pick(ws, 'bm.bias')).toMatchObject({ shape: [2], opType: 'batchedMatmul.bias', nn: { axis: 0, quantizable: true } });
+    expect(pick(ws, 'em.weights')).toMatchObject({ shape: [3, 5], opType: 'embeddingND.weights' });
+  });
+
+  it('biDirectionalLSTM: forward / backward weight sets; peepholes quantized only with hasPeepholeVectors', () => {
+    const lstmW = concatBytes([encodeLenField(1, wp(2 * 3)), encodeLenField(20, wp(4)), encodeLenField(40, wp(2)), encodeLenField(60, wp(2))]);
+    const params = concatBytes([encodeVarintField(1, 3), encodeVarintField(2, 2), encodeLenField(20, lstmW), encodeLenField(20, lstmW)]);
+    const ws = read(layerMsg('bi', 430, params));
+    expect(ws.map((w) => w.name)).toEqual([
+      'bi.forward.inputGateWeightMatrix',
+      'bi.forward.inputGateRecursionMatrix',
+      'bi.forward.inputGateBiasVector',
+      'bi.forward.inputGatePeepholeVector',
+      'bi.backward.inputGateWeightMatrix',
+      'bi.backward.inputGateRecursionMatrix',
+      'bi.backward.inputGateBiasVector',
+      'bi.backward.inputGatePeepholeVector',
+    ]);
+    expect(pick(ws, 'bi.backward.inputGateWeightMatrix').shape).toEqual([2, 3]);
+    expect(pick(ws, 'bi.backward.inputGateRecursionMatrix').shape).toEqual([2, 2]);
+    expect(pick(ws, 'bi.forward.inputGatePeepholeVector').nn?.quantizable).toBe(false);
+    expect(new Set(ws.map((w) => w.id)).size).toBe(8);
+  });
+
+  it('gru biases follow hasBiasVectors; PReLU alpha and layerNormalization are listed but never quantized', () => {
+    const gru = concatBytes([encodeVarintField(1, 3), encodeVarintField(2, 2), encodeLenField(30, wp(6)), encodeLenField(50, wp(4)), encodeLenField(70, wp(2))]);
+    const prelu = encodeLenField(25, encodeLenField(1, wp(4)));
+    const ln = concatBytes([encodeLenField(1, Uint8Array.of(4)), encodeLenField(3, wp(4)), encodeLenField(4, wp(4))]);
+    const ws = read(concatBytes([layerMsg('g', 410, gru), layerMsg('p', 130, prelu), layerMsg('ln', 1350, ln)]));
+    expect(pick(ws, 'g.updateGateWeightMatrix').shape).toEqual([2, 3]);
+    expect(pick(ws, 'g.updateGateRecursionMatrix').shape).toEqual([2, 2]);
+    expect(pick(ws, 'g.updateGateBiasVector').nn?.quantizable).toBe(false);
+    expect(pick(ws, 'p.PReLU.alpha')).toMatchObject({ opType: 'activation.PReLU.alpha', shape: [4], nn: { quantizable: false } });
+    expect(pick(ws, 'ln.gamma')).toMatchObject({ shape: [4], nn: { quantizable: false } });
+  });
+
+  it('int8RawValue (int8DynamicQuantize) reads as linear quantization with one scale', () => {
+    const q = concatBytes([encodeVarintField(1, 8), encodeLenField(101, encodeLenField(1, f32(0.5)))]);
+    const w = concatBytes([encodeLenField(31, Uint8Array.of(2, 254, 0, 127)), encodeLenField(40, q)]);
+    const params = concatBytes([encodeVarintField(1, 2), encodeVarintField(2, 2), encodeLenField(20, w), encodeVarintField(22, 1)]);
+    const r = readNeuralNetwork(layerMsg('i8', 140, params), 'n', 'int8.mlmodel');
+    const info = r.weights[0];
+    expect(info).toMatchObject({ dtype: 'linearQuantization', count: 4, bytes: 4 + 4 });
+    expect(Array.from(r.readFloat32(info.id))).toEqual([1, -1, 0, 63.5]);
+    expect(r.readRepr(info.id)).toMatchObject({ kind: 'affine', qdtype: 'int8' });
+    expect(() => r.readDense(info.id)).toThrow(/int8\.mlmodel: layer 'i8'.*stored as int8/);
+  });
+});
