@@ -191,3 +191,64 @@ export function tagFor(global: Settings, overrides: number): string {
   if (overrides > 0) parts.push('mixed');
   return parts.join('.');
 }
+
+/** The settings a single op config corresponds to, when the controls can show it (undefined when they cannot). */
+export function settingsFromConfig(c: OpConfig): Partial<Settings> | undefined {
+  switch (c.type) {
+    case 'OpPalettizerConfig':
+      if (c.cluster_dim > 1 || c.enable_per_channel_scale || c.lut_dtype) return undefined;
+      return { method: 'palettize', palMode: c.mode, nbits: c.nbits ?? 8, palGranularity: c.granularity, groupSize: c.group_size, weightThreshold: c.weight_threshold };
+    case 'OpLinearQuantizerConfig':
+      if (Array.isArray(c.block_size)) return undefined;
+      return { method: 'quantize', qDtype: c.dtype, qMode: c.mode, qGranularity: c.granularity, blockSize: c.block_size, weightThreshold: c.weight_threshold };
+    case 'OpMagnitudePrunerConfig':
+      if (c.block_size || c.dim != null) return undefined;
+      return { method: 'prune', sparsity: c.target_sparsity ?? 0.5, nm: c.n_m_ratio ?? null, weightThreshold: c.weight_threshold };
+    default:
+      return undefined;
+  }
+}
+
+function stepsToSettings(cs: (OpConfig | null | undefined)[]): Partial<Settings> | null | undefined {
+  const present = cs.filter((c): c is OpConfig => !!c);
+  if (present.length === 0) return null;
+  const parts = present.map(settingsFromConfig);
+  if (parts.some((p) => !p)) return undefined;
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2 && parts[0]!.method === 'prune' && (parts[1]!.method === 'palettize' || parts[1]!.method === 'quantize')) {
+    return { ...parts[0], ...parts[1], method: parts[1]!.method === 'palettize' ? 'prune+palettize' : 'prune+quantize' };
+  }
+  return undefined;
+}
+
+/**
+ * Controls for an imported plan: global settings and overrides. `exact` is false when something in the plan
+ * has no control (vector LUTs, per-channel scale, threshold pruning, ...): the plan is then used as imported.
+ */
+export function settingsFromPlan(plan: CompressionPlan, describe: (c: OpConfig) => string): {
+  settings: Settings;
+  byType: Record<string, Override>;
+  byName: Record<string, Override>;
+  exact: boolean;
+} {
+  let exact = true;
+  const g = stepsToSettings(plan.steps.map((s) => s.global_config));
+  if (g === undefined) exact = false;
+  const settings: Settings = { ...DEFAULT_SETTINGS, ...(g ?? {}), target: plan.target };
+  const collect = (pick: (s: OptimizationConfig) => Record<string, OpConfig | null> | undefined) => {
+    const keys = new Set(plan.steps.flatMap((s) => Object.keys(pick(s) ?? {})));
+    const out: Record<string, Override> = {};
+    for (const k of keys) {
+      const cs = plan.steps.map((s) => pick(s)?.[k]);
+      const p = stepsToSettings(cs);
+      if (p === null) out[k] = { kind: 'skip' };
+      else if (p === undefined) exact = false;
+      else {
+        const first = cs.find((c): c is OpConfig => !!c)!;
+        out[k] = { kind: 'settings', label: describe(first), settings: p };
+      }
+    }
+    return out;
+  };
+  return { settings, byType: collect((s) => s.op_type_configs), byName: collect((s) => s.op_name_configs), exact };
+}

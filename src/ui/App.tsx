@@ -1,9 +1,18 @@
 import { useModel } from '../store/model';
+import { useOptimize } from '../store/optimize';
 import { BytesChart } from './charts/BytesChart';
-import { Histogram } from './charts/Histogram';
 import { DropZone } from './DropZone';
 import { ErrorBanner } from './ErrorBanner';
 import { Loader } from './Loader';
+import { BudgetPanel } from './optimize/BudgetPanel';
+import { useOptimizerColumns } from './optimize/columns';
+import { ConfigPanel } from './optimize/ConfigPanel';
+import { DownloadPanel } from './optimize/DownloadPanel';
+import { LayerCharts } from './optimize/LayerCharts';
+import { OptimizerPanel } from './optimize/OptimizerPanel';
+import { SelectedHistogram } from './optimize/SelectedHistogram';
+import { TotalsChart } from './optimize/TotalsChart';
+import { Tradeoff } from './optimize/Tradeoff';
 import { StatsProgress } from './StatsProgress';
 import { Summary } from './Summary';
 import { WeightsTable } from './WeightsTable';
@@ -11,6 +20,9 @@ import { WeightsTable } from './WeightsTable';
 export function App() {
   const model = useModel((s) => s.model);
   const loading = useModel((s) => s.loading);
+  const enabled = useOptimize((s) => s.enabled);
+  const columns = useOptimizerColumns();
+  const compressible = !!model && model.weights.length > 0;
   return (
     <DropZone>
       <header className="topbar">
@@ -40,14 +52,37 @@ export function App() {
         <main className="workspace">
           <aside className="sidebar">
             <Summary />
+            {compressible && <OptimizerPanel />}
+            {compressible && <DownloadPanel />}
           </aside>
           <div className="content">
             <StatsProgress />
-            <div className="charts-row">
-              <BytesChart />
-              <Histogram />
-            </div>
-            <WeightsTable />
+            {enabled && compressible ? (
+              <>
+                <div className="charts-row">
+                  <LayerCharts />
+                  <SelectedHistogram />
+                </div>
+                <div className="charts-row">
+                  <Tradeoff />
+                  <TotalsChart />
+                </div>
+              </>
+            ) : (
+              compressible && (
+                <div className="charts-row">
+                  <BytesChart />
+                  <SelectedHistogram />
+                </div>
+              )
+            )}
+            <WeightsTable extra={compressible ? columns : []} />
+            {compressible && (
+              <div className="charts-row">
+                <BudgetPanel />
+                <ConfigPanel />
+              </div>
+            )}
           </div>
         </main>
       )}

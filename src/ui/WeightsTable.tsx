@@ -26,6 +26,9 @@ const BASE: { key: SortKey; label: string; value(w: WeightInfo, s?: WeightStats)
   { key: 'existing', label: 'Stored as', value: (w) => w.compression?.kind ?? '' },
 ];
 
+/** optimizer columns go right after Bytes, so that they show without scrolling sideways */
+const AFTER_BYTES = BASE.findIndex((c) => c.key === 'bytes') + 1;
+
 function existingLabel(w: WeightInfo): string {
   const c = w.compression;
   if (!c) return 'dense';
@@ -101,8 +104,9 @@ export function WeightsTable({ extra = [] }: { extra?: ExtraColumn[] }) {
         <table className="weights" data-testid="weights-table">
           <thead>
             <tr>
-              {BASE.map((c) => header(c.key, c.label))}
+              {BASE.slice(0, AFTER_BYTES).map((c) => header(c.key, c.label))}
               {extra.map((c) => header(c.key, c.label, !!c.sortValue))}
+              {BASE.slice(AFTER_BYTES).map((c) => header(c.key, c.label))}
             </tr>
           </thead>
           <tbody>
@@ -130,12 +134,14 @@ export function WeightsTable({ extra = [] }: { extra?: ExtraColumn[] }) {
                   <td className="num" data-bytes={w.bytes}>
                     {fmtBytes(w.bytes)}
                   </td>
+                  {extra.map((c) => (
+                    <td key={c.key} className={`extra-${c.key}`}>
+                      {c.render(w)}
+                    </td>
+                  ))}
                   <td className="num">{s ? fmtPct(s.sparsity) : '…'}</td>
                   <td className="num">{s ? fmtCount(s.unique) : '…'}</td>
                   <td>{existingLabel(w)}</td>
-                  {extra.map((c) => (
-                    <td key={c.key}>{c.render(w)}</td>
-                  ))}
                 </tr>
               );
             })}

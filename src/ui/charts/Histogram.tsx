@@ -40,7 +40,7 @@ export function Histogram({ overlay }: { overlay?: Overlay }) {
               <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
               <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
               {marks.map((v, i) => (
-                <ReferenceLine key={i} x={v} stroke="#c0392b" strokeOpacity={0.7} ifOverflow="extendDomain" />
+                <ReferenceLine key={i} x={v} stroke="#c0392b" strokeOpacity={marks.length > 64 ? 0.35 : 0.8} ifOverflow="extendDomain" />
               ))}
             </ComposedChart>
           </ResponsiveContainer>

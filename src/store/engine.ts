@@ -1,0 +1,54 @@
+/**
+ * The page's side of the engine: plans become jobs (selectJobs), jobs run in the worker pool (compressJob),
+ * results are cached by jobKey. A result with its representation ("full", for writing and overlays) also
+ * serves a request for the numbers only ("lite").
+ */
+import * as Comlink from 'comlink';
+import type { CompressionPlan, WeightResult } from '../core/compress/types';
+import { jobKey, selectJobs, type Job } from '../core/engine';
+import type { LoadedModel } from '../core/model/types';
+import { getPool, transferable } from './pool';
+import { useModel } from './model';
+
+export interface WorkItem {
+  id: string;
+  key: string;
+  job: Job;
+}
+
+export function planWork(model: LoadedModel, plan: CompressionPlan): { jobs: WorkItem[]; skipped: WeightResult[] } {
+  const { jobs, skipped } = selectJobs(model, plan);
+  return { jobs: jobs.map((job) => ({ id: job.id, key: jobKey(job), job })), skipped };
+}
+
+export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal?: AbortSignal): Promise<WeightResult> {
+  const pool = getPool();
+  const gen = useModel.getState().generation;
+  const fullKey = `full|${gen}|${item.key}`;
+  const liteKey = `lite|${gen}|${item.key}`;
+  const hit = pool.cached<WeightResult>(fullKey) ?? (full ? undefined : pool.cached<WeightResult>(liteKey));
+  if (hit) return Promise.resolve(hit);
+  return pool.run(
+    async (api) => {
+      const dense = await model.readDense(item.id);
+      const data = transferable(dense.data);
+      return api.compress(Comlink.transfer({ ...dense, data }, [data.buffer]), item.job, full);
+    },
+    { key: full ? fullKey : liteKey, signal },
+  );
+}
+
+/** Every job of a plan with its representation, for the writer (cached results cost nothing). */
+export async function fullResults(model: LoadedModel, plan: CompressionPlan, signal?: AbortSignal): Promise<Map<string, WeightResult>> {
+  const { jobs, skipped } = planWork(model, plan);
+  const out = new Map<string, WeightResult>();
+  for (const s of skipped) out.set(s.id, s);
+  const done = await Promise.all(jobs.map((j) => runJob(model, j, true, signal)));
+  jobs.forEach((j, i) => out.set(j.id, done[i]));
+  const ordered = new Map<string, WeightResult>();
+  for (const w of model.weights) {
+    const r = out.get(w.id);
+    if (r) ordered.set(w.id, r);
+  }
+  return ordered;
+}

@@ -1,0 +1,329 @@
+/**
+ * The optimizer: settings → plan → jobs in the worker pool → per-weight results. Each change cancels work in
+ * flight that no longer matters and submits only what the cache does not hold; results stream in.
+ * Candidate configurations (palettization 1..8 bits, int8, the presets) are computed after the current one,
+ * for the trade-off chart and the size budget.
+ */
+import { create } from 'zustand';
+import { describeError } from '../core/errors';
+import type { CompressionPlan, WeightResult } from '../core/compress/types';
+import type { LoadedModel } from '../core/model/types';
+import { isAbort } from '../../workers/pool';
+import { planWork, runJob } from './engine';
+import { useModel } from './model';
+import { relativeError, solveBudget, type BudgetLayer } from './budget';
+import {
+  applyPreset,
+  buildPlan,
+  DEFAULT_SETTINGS,
+  needsIOS18,
+  PRESETS,
+  presetOverride,
+  type Override,
+  type Settings,
+} from './settings';
+
+export interface Candidate {
+  id: string;
+  label: string;
+  settings: Settings;
+}
+
+export interface CandidateTotals {
+  id: string;
+  label: string;
+  bytes: number;
+  error: number;
+  snrDb: number;
+  done: boolean;
+}
+
+export type BudgetMode = 'MB' | '%' | 'bpw';
+
+export interface Recipe {
+  /** weight id → option id (keep, pal1..pal8, q8) */
+  choice: Record<string, string>;
+  bytes: number;
+  error: number;
+  budgetBytes: number;
+}
+
+export interface OptimizeState {
+  enabled: boolean;
+  settings: Settings;
+  byType: Record<string, Override>;
+  byName: Record<string, Override>;
+  plan: CompressionPlan | null;
+  /** a plan imported from a coremltools dict: used as is until a control changes */
+  importedPlan: CompressionPlan | null;
+  importNote: string | null;
+  planError: string | null;
+  results: Record<string, WeightResult>;
+  errors: Record<string, string>;
+  done: number;
+  total: number;
+  candidates: Record<string, Record<string, WeightResult>>;
+  budgetMode: BudgetMode;
+  budgetValue: number;
+  recipe: Recipe | null;
+  recipeError: string | null;
+  setEnabled(on: boolean): void;
+  setSettings(p: Partial<Settings>): void;
+  usePreset(id: string): void;
+  setOverride(name: string, o: Override | null): void;
+  setTypeOverride(type: string, o: Override | null): void;
+  setBudget(mode: BudgetMode, value: number): void;
+  computeRecipe(): void;
+  applyRecipe(): void;
+  importPlan(plan: CompressionPlan, exact: boolean, s: Settings, byType: Record<string, Override>, byName: Record<string, Override>): void;
+}
+
+let currentAbort: AbortController | null = null;
+let candAbort: AbortController | null = null;
+
+export const useOptimize = create<OptimizeState>((set, get) => ({
+  enabled: false,
+  settings: DEFAULT_SETTINGS,
+  byType: {},
+  byName: {},
+  plan: null,
+  importedPlan: null,
+  importNote: null,
+  planError: null,
+  results: {},
+  errors: {},
+  done: 0,
+  total: 0,
+  candidates: {},
+  budgetMode: '%',
+  budgetValue: 30,
+  recipe: null,
+  recipeError: null,
+  setEnabled(on) {
+    set({ enabled: on });
+    recompute();
+  },
+  setSettings(p) {
+    set((s) => ({ settings: { ...s.settings, ...p }, enabled: true, importedPlan: null, importNote: null }));
+    recompute();
+  },
+  usePreset(id) {
+    const p = PRESETS.find((x) => x.id === id);
+    if (!p) return;
+    set((s) => ({ settings: applyPreset(s.settings, p), enabled: true, importedPlan: null, importNote: null }));
+    recompute();
+  },
+  setOverride(name, o) {
+    set((s) => {
+      const byName = { ...s.byName };
+      if (o) byName[name] = o;
+      else delete byName[name];
+      return { byName, enabled: true, importedPlan: null, importNote: null };
+    });
+    recompute();
+  },
+  setTypeOverride(type, o) {
+    set((s) => {
+      const byType = { ...s.byType };
+      if (o) byType[type] = o;
+      else delete byType[type];
+      return { byType, enabled: true, importedPlan: null, importNote: null };
+    });
+    recompute();
+  },
+  setBudget(mode, value) {
+    set({ budgetMode: mode, budgetValue: value, recipe: null, recipeError: null });
+  },
+  computeRecipe() {
+    const model = useModel.getState().model;
+    if (!model) return;
+    const r = recipeFor(model, get());
+    set(typeof r === 'string' ? { recipe: null, recipeError: r } : { recipe: r, recipeError: null });
+  },
+  applyRecipe() {
+    const { recipe } = get();
+    const model = useModel.getState().model;
+    if (!recipe || !model) return;
+    const byName: Record<string, Override> = {};
+    for (const w of model.weights) {
+      const c = recipe.choice[w.id];
+      if (!c) continue;
+      const o = optionOverride(c);
+      if (o) byName[w.name] = o;
+    }
+    // the recipe decides every layer: global palettization is the fallback for layers without a choice
+    set((s) => ({ byName, byType: {}, settings: { ...s.settings, method: 'palettize', palGranularity: 'per_tensor' }, enabled: true, importedPlan: null, importNote: null }));
+    recompute();
+  },
+  importPlan(plan, exact, settings, byType, byName) {
+    set({
+      settings,
+      byType,
+      byName,
+      enabled: true,
+      importedPlan: plan,
+      importNote: exact ? null : 'The imported configuration has options the controls do not show; it is applied exactly as imported until you change a control.',
+    });
+    recompute();
+  },
+}));
+
+/** The budget's options per layer and how they map to overrides. */
+export const BUDGET_BITS_IOS16 = [1, 2, 4, 6, 8];
+export const BUDGET_BITS_IOS18 = [1, 2, 3, 4, 6, 8];
+
+export function candidateList(s: Settings): Candidate[] {
+  const bits = s.target === 'iOS18' ? BUDGET_BITS_IOS18 : BUDGET_BITS_IOS16;
+  const base = { ...DEFAULT_SETTINGS, weightThreshold: s.weightThreshold, target: s.target };
+  const out: Candidate[] = bits.map((b) => ({
+    id: `pal${b}`,
+    label: `${b}-bit palettization`,
+    settings: { ...base, method: 'palettize', nbits: b, palMode: 'kmeans', palGranularity: 'per_tensor' } as Settings,
+  }));
+  out.push({ id: 'q8', label: 'int8 per-channel', settings: { ...base, method: 'quantize', qDtype: 'int8', qMode: 'linear_symmetric', qGranularity: 'per_channel' } });
+  for (const p of PRESETS) {
+    if (out.some((c) => c.id === p.id || c.label === p.label)) continue;
+    const st = applyPreset(base, p);
+    if (st.target === 'iOS18' && s.target !== 'iOS18') continue;
+    out.push({ id: p.id, label: p.label, settings: { ...st, weightThreshold: s.weightThreshold } });
+  }
+  return out;
+}
+
+function optionOverride(optionId: string): Override | null {
+  if (optionId === 'keep') return { kind: 'skip' };
+  if (optionId === 'q8') return presetOverride('q8') ?? null;
+  const m = /^pal(\d)$/.exec(optionId);
+  if (m) return { kind: 'settings', label: `${m[1]}-bit palettization (budget)`, settings: { method: 'palettize', nbits: Number(m[1]), palMode: 'kmeans', palGranularity: 'per_tensor' } };
+  return null;
+}
+
+export function budgetBytes(model: LoadedModel, mode: BudgetMode, value: number): number {
+  const total = model.summary.totalWeightBytes;
+  if (mode === 'MB') return Math.floor(value * 1024 * 1024);
+  if (mode === '%') return Math.floor((total * value) / 100);
+  return Math.floor((model.summary.totalParams * value) / 8);
+}
+
+function recipeFor(model: LoadedModel, st: OptimizeState): Recipe | string {
+  const budget = budgetBytes(model, st.budgetMode, st.budgetValue);
+  const cands = candidateList(st.settings).filter((c) => /^pal\d$/.test(c.id) || c.id === 'q8');
+  const layers: BudgetLayer[] = [];
+  for (const w of model.weights) {
+    const options = [{ id: 'keep', bytes: w.bytes, error: 0 }];
+    for (const c of cands) {
+      const r = st.candidates[c.id]?.[w.id];
+      if (!r) return `Still computing the per-layer curves (${c.label}); try again in a moment`;
+      if (r.status === 'compressed') options.push({ id: c.id, bytes: r.bytesAfter, error: relativeError(w.count, r.snrDb) });
+    }
+    layers.push({ id: w.id, options });
+  }
+  const pick = solveBudget(layers, budget);
+  if (!pick) {
+    const min = layers.reduce((a, l) => a + Math.min(...l.options.map((o) => o.bytes)), 0);
+    return `The budget (${budget.toLocaleString('en-US')} B) is below the smallest reachable size (${min.toLocaleString('en-US')} B)`;
+  }
+  return { choice: Object.fromEntries(pick.choice), bytes: pick.bytes, error: pick.error, budgetBytes: budget };
+}
+
+/** Recomputes after any change: cancels stale work, runs the current plan, then the candidates. */
+export function recompute(): void {
+  const model = useModel.getState().model;
+  const st = useOptimize.getState();
+  currentAbort?.abort();
+  candAbort?.abort();
+  if (!model || !st.enabled) {
+    useOptimize.setState({ plan: null, planError: null, results: {}, errors: {}, done: 0, total: 0 });
+    return;
+  }
+  const generation = useModel.getState().generation;
+  const reason = !st.importedPlan && st.settings.target !== 'iOS18' ? needsIOS18(st.settings) : undefined;
+  const plan = st.importedPlan ?? buildPlan(st.settings, st.byType, st.byName);
+  if (reason) {
+    useOptimize.setState({ plan, planError: `${reason}: set the deployment target to iOS18`, results: {}, errors: {}, done: 0, total: 0 });
+    return;
+  }
+  let work;
+  try {
+    work = planWork(model, plan);
+  } catch (e) {
+    useOptimize.setState({ plan, planError: describeError(e), results: {}, errors: {}, done: 0, total: 0 });
+    return;
+  }
+  const ctl = new AbortController();
+  currentAbort = ctl;
+  const results: Record<string, WeightResult> = {};
+  for (const r of work.skipped) results[r.id] = r;
+  // results already in the cache show at once; the rest stream in
+  useOptimize.setState({ plan, planError: null, results, errors: {}, done: work.skipped.length, total: work.skipped.length + work.jobs.length });
+  const pending = work.jobs.map((j) =>
+    runJob(model, j, true, ctl.signal).then(
+      (r) => {
+        if (ctl.signal.aborted || useModel.getState().generation !== generation) return;
+        useOptimize.setState((s) => ({ results: { ...s.results, [j.id]: r }, done: s.done + 1 }));
+      },
+      (e) => {
+        if (isAbort(e) || ctl.signal.aborted) return;
+        useOptimize.setState((s) => ({ errors: { ...s.errors, [j.id]: describeError(e) }, done: s.done + 1 }));
+      },
+    ),
+  );
+  void Promise.all(pending).then(() => {
+    if (!ctl.signal.aborted) computeCandidates(model, generation);
+  });
+}
+
+function computeCandidates(model: LoadedModel, generation: number): void {
+  const ctl = new AbortController();
+  candAbort = ctl;
+  const st = useOptimize.getState();
+  for (const c of candidateList(st.settings)) {
+    let work;
+    try {
+      work = planWork(model, buildPlan(c.settings, {}, {}));
+    } catch {
+      continue;
+    }
+    const have = useOptimize.getState().candidates[c.id] ?? {};
+    const init: Record<string, WeightResult> = { ...have };
+    for (const r of work.skipped) init[r.id] = r;
+    useOptimize.setState((s) => ({ candidates: { ...s.candidates, [c.id]: init } }));
+    for (const j of work.jobs) {
+      if (have[j.id]) continue;
+      runJob(model, j, false, ctl.signal).then(
+        (r) => {
+          if (ctl.signal.aborted || useModel.getState().generation !== generation) return;
+          useOptimize.setState((s) => ({ candidates: { ...s.candidates, [c.id]: { ...s.candidates[c.id], [j.id]: r } } }));
+        },
+        () => undefined,
+      );
+    }
+  }
+}
+
+/** Totals of a set of results over the whole model (weights without a result count as unchanged). */
+export function totalsOf(model: LoadedModel, results: Record<string, WeightResult>): { bytes: number; error: number; snrDb: number; done: boolean } {
+  let bytes = 0;
+  let err = 0;
+  let count = 0;
+  let done = true;
+  for (const w of model.weights) {
+    const r = results[w.id];
+    if (!r) done = false;
+    bytes += r ? (r.status === 'compressed' ? r.bytesAfter : w.bytes) : w.bytes;
+    if (r && r.status === 'compressed') err += relativeError(w.count, r.snrDb);
+    count += w.count;
+  }
+  const rel = count ? err / count : 0;
+  return { bytes, error: err, snrDb: rel > 0 ? -10 * Math.log10(rel) : Infinity, done };
+}
+
+/** Reset when a new model loads. */
+useModel.subscribe((s, prev) => {
+  if (s.generation !== prev.generation) {
+    currentAbort?.abort();
+    candAbort?.abort();
+    useOptimize.setState({ byName: {}, byType: {}, results: {}, errors: {}, candidates: {}, recipe: null, recipeError: null, done: 0, total: 0 });
+    recompute();
+  }
+});

@@ -1,0 +1,81 @@
+/** The size budget: a target in MB, % of the original weights or bits per weight; the recipe as a table; apply in one click. */
+import { useId } from 'react';
+import { useModel } from '../../store/model';
+import { budgetBytes, candidateList, useOptimize, type BudgetMode } from '../../store/optimize';
+import { fmtBytes, fmtExact } from '../format';
+
+export function BudgetPanel() {
+  const model = useModel((s) => s.model);
+  const st = useOptimize();
+  const id = useId();
+  if (!model || !st.enabled) return null;
+  const budget = budgetBytes(model, st.budgetMode, st.budgetValue);
+  const cands = candidateList(st.settings).filter((c) => /^pal\d$/.test(c.id) || c.id === 'q8');
+  const ready = cands.every((c) => model.weights.every((w) => st.candidates[c.id]?.[w.id]));
+  const counts = new Map<string, number>();
+  if (st.recipe) for (const v of Object.values(st.recipe.choice)) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return (
+    <section className="panel budget" aria-label="Size budget" data-testid="budget">
+      <h2>Size budget</h2>
+      <div className="budget-row">
+        <label htmlFor={id}>Target</label>
+        <input
+          id={id}
+          type="number"
+          min={0}
+          step="any"
+          value={st.budgetValue}
+          onChange={(e) => st.setBudget(st.budgetMode, Number(e.target.value))}
+          data-testid="budget-value"
+        />
+        <select aria-label="Budget unit" value={st.budgetMode} onChange={(e) => st.setBudget(e.target.value as BudgetMode, st.budgetValue)} data-testid="budget-mode">
+          <option value="%">% of original</option>
+          <option value="MB">MB</option>
+          <option value="bpw">bits per weight</option>
+        </select>
+        <button type="button" onClick={st.computeRecipe} disabled={!ready} data-testid="budget-compute">
+          {ready ? 'Find recipe' : 'Computing curves…'}
+        </button>
+      </div>
+      <p className="hint">
+        Weights budget: {fmtBytes(budget)} ({fmtExact(budget)} B). Per layer: keep, palettize with{' '}
+        {cands
+          .filter((c) => c.id.startsWith('pal'))
+          .map((c) => c.id.slice(3))
+          .join('/')}{' '}
+        bits, or int8; least size-weighted error.
+      </p>
+      {st.recipeError && (
+        <p className="error-inline" data-testid="budget-error">
+          {st.recipeError}
+        </p>
+      )}
+      {st.recipe && (
+        <div data-testid="recipe" data-bytes={st.recipe.bytes} data-budget={st.recipe.budgetBytes}>
+          <table className="recipe">
+            <thead>
+              <tr>
+                <th scope="col">Choice</th>
+                <th scope="col">Layers</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...counts].map(([k, n]) => (
+                <tr key={k}>
+                  <td>{k === 'keep' ? 'keep as is' : k === 'q8' ? 'int8 per-channel' : `${k.slice(3)}-bit LUT`}</td>
+                  <td>{n}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p>
+            Recipe: {fmtBytes(st.recipe.bytes)} ({fmtExact(st.recipe.bytes)} B) of {fmtExact(st.recipe.budgetBytes)} B budget
+          </p>
+          <button type="button" className="primary" onClick={st.applyRecipe} data-testid="budget-apply">
+            Apply recipe
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

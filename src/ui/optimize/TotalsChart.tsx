@@ -1,0 +1,43 @@
+/** Before/after bytes by dtype and by layer kind (the consumer op type). */
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useModel } from '../../store/model';
+import { useOptimize } from '../../store/optimize';
+import { fmtBytes } from '../format';
+
+export function TotalsChart() {
+  const model = useModel((s) => s.model);
+  const results = useOptimize((s) => s.results);
+  const enabled = useOptimize((s) => s.enabled);
+  if (!model || !enabled) return null;
+  const byDtype = new Map<string, { before: number; after: number }>();
+  const byKind = new Map<string, { before: number; after: number }>();
+  for (const w of model.weights) {
+    const r = results[w.id];
+    const after = r?.status === 'compressed' ? r.bytesAfter : w.bytes;
+    const add = (m: Map<string, { before: number; after: number }>, k: string) => {
+      const e = m.get(k) ?? { before: 0, after: 0 };
+      e.before += w.bytes;
+      e.after += after;
+      m.set(k, e);
+    };
+    add(byDtype, `dtype ${w.dtype}`);
+    add(byKind, w.consumers[0]?.type ?? w.opType);
+  }
+  const data = [...byDtype, ...byKind].map(([k, v]) => ({ name: k, ...v }));
+  return (
+    <figure className="panel chart" aria-label="Totals before and after" data-testid="totals-chart">
+      <figcaption>Before / after by dtype and by layer kind</figcaption>
+      <ResponsiveContainer width="100%" height={230}>
+        <BarChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }}>
+          <CartesianGrid strokeDasharray="3 3" vertical={false} />
+          <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} />
+          <YAxis tickFormatter={(v: number) => fmtBytes(v)} width={70} />
+          <Tooltip formatter={(v) => fmtBytes(Number(v))} />
+          <Legend />
+          <Bar dataKey="before" fill="#8aa4c8" isAnimationActive={false} />
+          <Bar dataKey="after" fill="#2f7d4f" isAnimationActive={false} />
+        </BarChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}

@@ -1,0 +1,62 @@
+/** Size against error, one point per candidate configuration, with the Pareto frontier and the current configuration. */
+import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
+import { paretoFrontier } from '../../store/budget';
+import { useModel } from '../../store/model';
+import { candidateList, totalsOf, useOptimize } from '../../store/optimize';
+import { fmtBytes } from '../format';
+
+export function Tradeoff() {
+  const model = useModel((s) => s.model);
+  const st = useOptimize();
+  if (!model || !st.enabled) return null;
+  const points = candidateList(st.settings)
+    .map((c) => {
+      const r = st.candidates[c.id];
+      if (!r) return null;
+      const t = totalsOf(model, r);
+      return t.done ? { label: c.label, bytes: t.bytes, error: t.error, snr: Number.isFinite(t.snrDb) ? t.snrDb : 99 } : null;
+    })
+    .filter((p): p is NonNullable<typeof p> => !!p);
+  const cur = totalsOf(model, st.results);
+  const current = cur.done ? [{ label: 'current', bytes: cur.bytes, error: cur.error, snr: Number.isFinite(cur.snrDb) ? cur.snrDb : 99 }] : [];
+  const recipe = st.recipe ? [{ label: 'budget recipe', bytes: st.recipe.bytes, error: st.recipe.error, snr: snrOf(st.recipe.error, model.summary.totalParams) }] : [];
+  const frontier = paretoFrontier([...points, ...current, ...recipe]);
+  return (
+    <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length}>
+      <figcaption>
+        Size vs weight error (size-weighted SNR; higher is better) · {points.length} candidates
+      </figcaption>
+      <ResponsiveContainer width="100%" height={230}>
+        <ComposedChart margin={{ top: 8, right: 12, bottom: 4, left: 8 }}>
+          <CartesianGrid strokeDasharray="3 3" />
+          <XAxis dataKey="bytes" type="number" domain={['auto', 'auto']} tickFormatter={(v: number) => fmtBytes(v)} name="size" />
+          <YAxis dataKey="snr" type="number" domain={['auto', 'auto']} width={45} name="SNR dB" unit=" dB" />
+          <Tooltip
+            formatter={(v, n) => (n === 'size' ? fmtBytes(Number(v)) : `${Number(v).toFixed(1)} dB`)}
+            labelFormatter={() => ''}
+            content={({ payload }) => {
+              const p = payload?.[0]?.payload as { label: string; bytes: number; snr: number } | undefined;
+              return p ? (
+                <div className="tooltip">
+                  <strong>{p.label}</strong>
+                  <br />
+                  {fmtBytes(p.bytes)} · {p.snr.toFixed(1)} dB
+                </div>
+              ) : null;
+            }}
+          />
+          <Legend />
+          <Line data={frontier} dataKey="snr" name="Pareto frontier" stroke="#999" strokeDasharray="4 3" dot={false} isAnimationActive={false} legendType="plainline" />
+          <Scatter data={points} name="candidates" fill="#2b5fab" isAnimationActive={false} />
+          {recipe.length > 0 && <Scatter data={recipe} name="budget recipe" fill="#8e44ad" shape="diamond" isAnimationActive={false} />}
+          {current.length > 0 && <Scatter data={current} name="current" fill="#c0392b" shape="star" isAnimationActive={false} />}
+        </ComposedChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+function snrOf(error: number, count: number): number {
+  const rel = count ? error / count : 0;
+  return rel > 0 ? -10 * Math.log10(rel) : 99;
+}
