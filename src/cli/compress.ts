@@ -110,7 +110,7 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
     bar.done();
     const tag = planTag(plan);
     const wm = await writeModel(model, results, { plan, tag });
-    written = await writeOutput(wm, output);
+    written = await writeOutput(wm, output, ac.signal);
   } finally {
     bar.done();
     process.removeListener('SIGINT', onSigint);

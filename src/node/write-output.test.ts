@@ -146,4 +146,23 @@ describe('writeOutput', () => {
     await expect(writeOutput({ format: 'onnx', name: 'x.onnx', files: [liar] }, join(tmp, 'x.onnx'))).rejects.toThrow(/wrote 60 bytes, expected 100/);
     expect(listing()).toEqual([]);
   });
+
+  it('an abort between chunks stops the write and removes the partial output', async () => {
+    const ac = new AbortController();
+    let n = 0;
+    const slow: OutputFile = {
+      path: 'Data/w.bin',
+      size: 10 * 1000,
+      async *chunks() {
+        for (let i = 0; i < 10; i++) {
+          if (++n === 3) ac.abort();
+          yield new Uint8Array(1000);
+        }
+      },
+    };
+    const m: WrittenModel = { format: 'mlpackage', name: 'A.mlpackage', files: [file('Manifest.json', manifest), slow] };
+    await expect(writeOutput(m, join(tmp, 'A.mlpackage'), ac.signal)).rejects.toMatchObject({ code: 'cancelled' });
+    expect(n).toBeLessThan(10);
+    expect(listing()).toEqual([]);
+  });
 });

@@ -28,11 +28,12 @@ function tempName(path: string): string {
 }
 
 /** Streams chunks into a new file; throws if the byte count differs from `size`. */
-async function writeStream(path: string, chunks: AsyncIterable<Uint8Array>, size: number | undefined, label: string): Promise<number> {
+async function writeStream(path: string, chunks: AsyncIterable<Uint8Array>, size: number | undefined, label: string, signal?: AbortSignal): Promise<number> {
   const fh = await open(path, 'wx');
   let n = 0;
   try {
     for await (const c of chunks) {
+      if (signal?.aborted) throw new ShrinkrayError('cancelled', `writing ${label} cancelled`, label);
       let off = 0;
       while (off < c.length) {
         const { bytesWritten } = await fh.write(c, off, c.length - off);
@@ -72,7 +73,7 @@ function relPath(f: OutputFile, label: string): string {
   return p;
 }
 
-async function writeFolder(files: OutputFile[], dest: string): Promise<number> {
+async function writeFolder(files: OutputFile[], dest: string, signal?: AbortSignal): Promise<number> {
   const tmp = tempName(dest);
   let total = 0;
   try {
@@ -81,7 +82,7 @@ async function writeFolder(files: OutputFile[], dest: string): Promise<number> {
       const rel = relPath(f, basename(dest));
       const p = join(tmp, ...rel.split('/'));
       await mkdir(dirname(p), { recursive: true });
-      total += await writeStream(p, f.chunks(), f.size, rel);
+      total += await writeStream(p, f.chunks(), f.size, rel, signal);
     }
     await replace(tmp, dest);
   } catch (e) {
@@ -91,10 +92,10 @@ async function writeFolder(files: OutputFile[], dest: string): Promise<number> {
   return total;
 }
 
-async function writeFile(chunks: AsyncIterable<Uint8Array>, size: number | undefined, dest: string): Promise<number> {
+async function writeFile(chunks: AsyncIterable<Uint8Array>, size: number | undefined, dest: string, signal?: AbortSignal): Promise<number> {
   const tmp = tempName(dest);
   try {
-    const n = await writeStream(tmp, chunks, size, basename(dest));
+    const n = await writeStream(tmp, chunks, size, basename(dest), signal);
     await replace(tmp, dest);
     return n;
   } catch (e) {
@@ -107,7 +108,8 @@ function isModelFile(p: string): boolean {
   return /\.(onnx|mlmodel)$/i.test(p);
 }
 
-export async function writeOutput(model: WrittenModel, outPath: string): Promise<WriteResult> {
+/** `signal`: checked between chunks; an abort removes what was written so far ('cancelled'). */
+export async function writeOutput(model: WrittenModel, outPath: string, signal?: AbortSignal): Promise<WriteResult> {
   let out = outPath;
   if (out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory() && !/\.mlpackage$/i.test(out))) {
     out = join(out, model.name);
@@ -126,7 +128,7 @@ export async function writeOutput(model: WrittenModel, outPath: string): Promise
       if (!/\.mlpackage$/i.test(root)) root += '.mlpackage';
     }
     const z = zipFiles(model.files, root);
-    const bytes = await writeFile(z.chunks(), z.size, out);
+    const bytes = await writeFile(z.chunks(), z.size, out, signal);
     return { path: out, bytes, paths: [out] };
   }
 
@@ -134,7 +136,7 @@ export async function writeOutput(model: WrittenModel, outPath: string): Promise
     if (!lower.endsWith('.mlpackage')) {
       throw new ShrinkrayError('invalid-option', `${out}: an .mlpackage is written as a folder ending in .mlpackage or as a .zip`, out);
     }
-    const bytes = await writeFolder(model.files, out);
+    const bytes = await writeFolder(model.files, out, signal);
     return { path: out, bytes, paths: [out] };
   }
 
@@ -159,7 +161,7 @@ export async function writeOutput(model: WrittenModel, outPath: string): Promise
       await mkdir(dirname(targets[i]), { recursive: true });
       const tmp = tempName(targets[i]);
       temps.push(tmp);
-      bytes += await writeStream(tmp, f.chunks(), f.size, f.path);
+      bytes += await writeStream(tmp, f.chunks(), f.size, f.path, signal);
     }
     for (let i = 0; i < targets.length; i++) await replace(temps[i], targets[i]);
   } catch (e) {
