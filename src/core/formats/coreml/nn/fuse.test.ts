@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadNN, str, wpFloats, innerProduct } from '../../../../../tests/nn/helpers';
 import { fuseNeuralNetwork, fuseModel } from './fuse';
+import { fuseTree } from './fuse-tree';
+import { pathTree } from '../../../../node/fs-tree';
+import { fixture } from '../../../../../tests/fixtures';
 import { readNeuralNetwork } from './read';
 import { readFields, encodeLenField, encodeVarintField, concatBytes } from '../../../proto/wire';
 import { nnType } from './schema';
@@ -160,5 +163,20 @@ describe('fuseModel', () => {
     // a model with nothing to fuse comes back as the same bytes
     const base = loadNN('synthetic', 'base_nn.mlmodel').model;
     expect(fuseModel(base, 'base').bytes).toBe(base);
+  });
+});
+
+describe('fuseTree', () => {
+  it('replaces the model file of a tree with its fused form, other trees pass through', async () => {
+    const pose = pathTree(fixture('real', 'coreml', 'PoseEstimation_CPM.mlmodel'));
+    const r = await fuseTree(pose);
+    expect(r.fusions.length).toBe(93);
+    expect(r.tree).not.toBe(pose);
+    const m = await loadModel(r.tree);
+    expect(m.weights.length).toBe(145 + 93);
+    const base = pathTree(fixture('synthetic', 'base_nn.mlmodel'));
+    expect((await fuseTree(base)).tree).toBe(base);
+    const pkg = pathTree(fixture('synthetic', 'base_ios16.mlpackage'));
+    expect((await fuseTree(pkg)).tree).toBe(pkg);
   });
 });
