@@ -1,0 +1,283 @@
+/** Issue 5 (and the download of issue 4) in the browser: presets, overrides, budget, config round trip, download and reload. */
+import { expect, test, type Page } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fixture, golden, pickFiles, pickFolder, REPO, shot, waitLoaded, watchRequests } from './helpers';
+
+const configs = JSON.parse(readFileSync(fixture('golden/configs.json'), 'utf8')).configs;
+const DOWNLOADS = resolve(REPO, 'test-results/downloads');
+mkdirSync(DOWNLOADS, { recursive: true });
+
+interface GW {
+  name: string;
+  shape: number[];
+  values: { count: number };
+}
+
+async function totals(page: Page): Promise<{ before: number; after: number }> {
+  const t = page.getByTestId('totals');
+  await expect(t).toHaveAttribute('data-done', 'yes', { timeout: 60_000 });
+  return { before: Number(await t.getAttribute('data-before')), after: Number(await t.getAttribute('data-after')) };
+}
+
+async function applyPreset(page: Page, label: string) {
+  await page.getByRole('button', { name: label, exact: true }).click();
+  await expect(page.getByRole('button', { name: label, exact: true })).toHaveAttribute('aria-pressed', 'true');
+}
+
+function statusCounts(text: string): { compressed: number; skipped: number } {
+  const m = /(\d+) compressed · (\d+) skipped/.exec(text);
+  if (!m) throw new Error(`no status counts in "${text}"`);
+  return { compressed: Number(m[1]), skipped: Number(m[2]) };
+}
+
+/** bytes of a weight palettized per tensor with n bits: packed indices + an fp16 LUT of 2^n entries */
+const palBytes = (count: number, nbits: number) => Math.ceil((count * nbits) / 8) + 2 ** nbits * 2;
+
+test.describe('optimizer', () => {
+  let foreign: string[];
+  test.beforeEach(async ({ page }) => {
+    foreign = watchRequests(page);
+    await page.goto('/');
+  });
+  test.afterEach(() => {
+    expect(foreign, 'requests to other origins').toEqual([]);
+  });
+
+  test('presets on the iOS16 sample: exact totals, statuses, charts', async ({ page }) => {
+    await page.getByRole('button', { name: 'Try the sample model' }).click();
+    await waitLoaded(page, 'SampleNet.mlpackage');
+    const g = golden('base_ios16');
+    const big = (w: GW) => w.values.count > 2048 && w.shape.length >= 2;
+    const before = g.weights.reduce((a: number, w: GW) => a + w.values.count * 2, 0);
+    const skippedBytes = g.weights.filter((w: GW) => !big(w)).reduce((a: number, w: GW) => a + w.values.count * 2, 0);
+
+    const seen: Record<string, number> = {};
+    for (const [label, nbits, cfg] of [
+      ['8-bit palettization', 8, 'pal-kmeans-8-tensor'],
+      ['6-bit palettization', 6, 'pal-kmeans-6-tensor'],
+    ] as const) {
+      await applyPreset(page, label);
+      const t = await totals(page);
+      expect(t.before).toBe(before);
+      const expected = skippedBytes + g.weights.filter(big).reduce((a: number, w: GW) => a + palBytes(w.values.count, nbits), 0);
+      expect(t.after, label).toBe(expected);
+      seen[label] = t.after;
+      const counts = statusCounts(await page.getByTestId('total-status').innerText());
+      const goldenCompressed = configs[cfg].applied_to.base_ios16?.compressed_weights?.length ?? g.weights.filter(big).length;
+      expect(counts.compressed).toBe(goldenCompressed);
+      expect(counts.skipped).toBe(g.weight_count - goldenCompressed);
+      await shot(page, `10-preset-${label.replace(/\W+/g, '-')}`);
+    }
+    expect(seen['6-bit palettization']).toBeLessThan(seen['8-bit palettization']);
+
+    // the small conv1 weight is skipped with its reason, shown in its row
+    const row = page.locator('[data-testid=weights-table] tbody tr', { hasText: 'conv1_weight_to_fp16' });
+    await expect(row.locator('td.extra-status')).toContainText(/skipped: 864 elements.*weight_threshold 2048/);
+
+    await applyPreset(page, 'int8 per-channel');
+    const q8 = await totals(page);
+    // int8 codes: one byte per weight, plus per-channel scales
+    const bigCount = g.weights.filter(big).reduce((a: number, w: GW) => a + w.values.count, 0);
+    expect(q8.after).toBeGreaterThan(skippedBytes + bigCount);
+    expect(q8.after).toBeLessThan(skippedBytes + bigCount + 4096);
+    expect(statusCounts(await page.getByTestId('total-status').innerText()).compressed).toBe(configs['q-int8-sym-channel'].applied_to.base_ios16.compressed_weights.length);
+
+    await applyPreset(page, '50% sparsity');
+    const p50 = await totals(page);
+    expect(p50.after).toBeLessThan(before);
+    expect(statusCounts(await page.getByTestId('total-status').innerText()).compressed).toBe(configs['prune-mag-50'].applied_to.base_ios16.compressed_weights.length);
+    // sparsity of the selected weight shows in the per-layer chart's data and the status label
+    await expect(page.locator('[data-testid=weights-table] tbody tr', { hasText: 'linear2_weight_to_fp16' }).locator('td.extra-status')).toContainText('prune 50%');
+
+    // charts: the trade-off chart fills with candidates, the per-layer chart has after-bars
+    await expect(page.getByTestId('tradeoff')).toHaveAttribute('data-points', /^[5-9]|1\d$/, { timeout: 60_000 });
+    await expect(page.getByTestId('layer-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
+    for (const tab of ['Bits per weight', 'Palette size', 'Sparsity', 'SNR (dB)']) {
+      await page.getByTestId('layer-chart').getByRole('tab', { name: tab }).click();
+      await shot(page, `11-layer-chart-${tab.replace(/\W+/g, '-')}`);
+    }
+    await shot(page, '12-prune50');
+  });
+
+  test('iOS18 presets on the iOS18 model; the target gates options with a visible reason', async ({ page }) => {
+    await pickFolder(page, fixture('synthetic/base_ios18.mlpackage'));
+    await waitLoaded(page, 'base_ios18.mlpackage');
+    const g = golden('base_ios18');
+    for (const [label, cfg] of [
+      ['4-bit grouped LUT, group 16 (iOS18)', 'pal-kmeans-4-group16'],
+      ['int4 per-block 32 (iOS18)', 'q-int4-sym-block32'],
+      ['50% sparsity + 4-bit LUT (iOS18)', 'joint-prune50-pal4'],
+    ] as const) {
+      await applyPreset(page, label);
+      const t = await totals(page);
+      expect(t.after).toBeLessThan(t.before / 2);
+      expect(statusCounts(await page.getByTestId('total-status').innerText()).compressed, label).toBe(configs[cfg].applied_to.base_ios18.compressed_weights.length);
+      await expect(page.getByTestId('target')).toHaveValue('iOS18');
+      await shot(page, `13-ios18-${cfg}`);
+    }
+    // selected weight: the histogram shows the LUT centroids of the first group
+    await page.locator('[data-testid=weights-table] tbody tr', { hasText: 'linear2_weight_to_fp16' }).locator('td.name button').click();
+    await expect(page.getByTestId('histogram-overlay')).toContainText('centroids');
+    // back to iOS16: grouped LUTs are refused with the reason, and the option is disabled
+    await page.getByTestId('target').selectOption('iOS16');
+    await expect(page.getByTestId('plan-error')).toContainText('iOS18');
+    await expect(page.locator('option[value=per_grouped_channel]')).toBeDisabled();
+    await expect(page.locator('option[value=per_grouped_channel]')).toContainText('needs iOS18');
+    await shot(page, '14-target-gated');
+    expect(g.weight_count).toBe(10);
+  });
+
+  test('override one layer, size budget, config export and re-import', async ({ page }) => {
+    await page.getByRole('button', { name: 'Try the sample model' }).click();
+    await waitLoaded(page, 'SampleNet.mlpackage');
+    const g = golden('base_ios16');
+    await applyPreset(page, '8-bit palettization');
+    const t0 = await totals(page);
+    // skip linear2: its bytes go back to dense fp16
+    const lin2 = g.weights.find((w: GW) => w.name === 'linear2_weight_to_fp16') as GW;
+    await page.getByLabel('Config for linear2_weight_to_fp16').selectOption('skip');
+    const t1 = await totals(page);
+    expect(t1.after - t0.after).toBe(lin2.values.count * 2 - palBytes(lin2.values.count, 8));
+    await expect(page.locator('[data-testid=weights-table] tbody tr', { hasText: 'linear2_weight_to_fp16' }).locator('td.extra-status')).toContainText('skipped');
+    await shot(page, '15-override-skip');
+    // a different preset for one layer
+    await page.getByLabel('Config for linear2_weight_to_fp16').selectOption('pal6');
+    const t2 = await totals(page);
+    expect(t2.after - t0.after).toBe(palBytes(lin2.values.count, 6) - palBytes(lin2.values.count, 8));
+
+    // export the configuration (JSON), then change everything, then import it back
+    const json = await page.getByTestId('config-json').innerText();
+    expect(JSON.parse(json).op_name_configs.linear2_weight_to_fp16.nbits).toBe(6);
+    const dl = page.waitForEvent('download');
+    await page.getByTestId('export-json').click();
+    const file = resolve(DOWNLOADS, (await dl).suggestedFilename());
+    await (await dl).saveAs(file);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(JSON.parse(json));
+    await page.getByTestId('config').getByRole('tab', { name: 'Python' }).click();
+    await expect(page.getByTestId('config-python')).toContainText('cto.OpPalettizerConfig');
+    await shot(page, '16-config-python');
+    await applyPreset(page, 'int8 per-channel');
+    expect((await totals(page)).after).not.toBe(t2.after);
+    await page.getByTestId('config-file').setInputFiles(file);
+    await expect(page.getByTestId('config-msg')).toContainText('Imported');
+    expect((await totals(page)).after).toBe(t2.after);
+    await page.getByTestId('config').getByRole('tab', { name: 'JSON' }).click();
+    expect(JSON.parse(await page.getByTestId('config-json').innerText())).toEqual(JSON.parse(json));
+    // YAML import through the text box gives the same plan
+    await page.getByTestId('config').getByRole('tab', { name: 'YAML' }).click();
+    const yaml = await page.getByTestId('config-yaml').innerText();
+    await applyPreset(page, '50% sparsity');
+    await page.getByTestId('config-text').fill(yaml);
+    await page.getByTestId('config-import').click();
+    expect((await totals(page)).after).toBe(t2.after);
+
+    // size budget: 25% of the original weights
+    await page.getByTestId('budget-value').fill('25');
+    await page.getByTestId('budget-mode').selectOption('%');
+    await expect(page.getByTestId('budget-compute')).toBeEnabled({ timeout: 60_000 });
+    await page.getByTestId('budget-compute').click();
+    const recipe = page.getByTestId('recipe');
+    await expect(recipe).toBeVisible();
+    const budget = Number(await recipe.getAttribute('data-budget'));
+    expect(budget).toBe(Math.floor((t0.before * 25) / 100));
+    const recipeBytes = Number(await recipe.getAttribute('data-bytes'));
+    expect(recipeBytes).toBeLessThanOrEqual(budget);
+    await shot(page, '17-budget-recipe');
+    await page.getByTestId('budget-apply').click();
+    const t3 = await totals(page);
+    expect(t3.after).toBeLessThanOrEqual(budget);
+    expect(t3.after).toBe(recipeBytes);
+    // bits per weight mode
+    await page.getByTestId('budget-mode').selectOption('bpw');
+    await page.getByTestId('budget-value').fill('3');
+    await page.getByTestId('budget-compute').click();
+    const bpwBudget = Number(await page.getByTestId('recipe').getAttribute('data-budget'));
+    const params = g.weights.reduce((a: number, w: GW) => a + w.values.count, 0);
+    expect(bpwBudget).toBe(Math.floor((params * 3) / 8));
+    expect(Number(await page.getByTestId('recipe').getAttribute('data-bytes'))).toBeLessThanOrEqual(bpwBudget);
+    await shot(page, '18-budget-applied');
+  });
+});
+
+test.describe('download', () => {
+  async function downloadAndReload(page: Page): Promise<string> {
+    await page.getByTestId('prepare').click();
+    const prepared = page.getByTestId('prepared');
+    await expect(prepared).toBeVisible({ timeout: 60_000 });
+    const before = Number(await prepared.getAttribute('data-before'));
+    const after = Number(await prepared.getAttribute('data-after'));
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBeLessThan(before);
+    await shot(page, `20-download-${(await prepared.getAttribute('data-name'))!.replace(/\W+/g, '-')}`);
+    const dl = page.waitForEvent('download');
+    await page.getByTestId('save').click();
+    const d = await dl;
+    const file = resolve(DOWNLOADS, d.suggestedFilename());
+    await d.saveAs(file);
+    await pickFiles(page, [file]);
+    return d.suggestedFilename();
+  }
+
+  test('.mlpackage: 4-bit palettization, download as zip, load it back as palettized', async ({ page }) => {
+    const foreign = watchRequests(page);
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Try the sample model' }).click();
+    await waitLoaded(page, 'SampleNet.mlpackage');
+    await page.getByRole('button', { name: '6-bit palettization', exact: true }).click();
+    await page.getByTestId('nbits').selectOption('4');
+    await totals(page);
+    const name = await downloadAndReload(page);
+    expect(name).toBe('SampleNet.pal4.mlpackage.zip');
+    await waitLoaded(page, /SampleNet\.pal4\.mlpackage/);
+    await expect(page.getByTestId('summary-weight-count')).toHaveText('10');
+    await expect(page.getByTestId('summary-precompressed')).toHaveText('4 weights');
+    const rows = page.locator('[data-testid=weights-table] tbody tr', { hasText: 'palettized' });
+    await expect(rows).toHaveCount(4);
+    await expect(rows.first()).toContainText('4-bit');
+    await shot(page, '21-reloaded-pal4');
+    expect(foreign).toEqual([]);
+  });
+
+  test('.mlmodel (NeuralNetwork): int8, download, load back as quantized', async ({ page }) => {
+    await page.goto('/');
+    await pickFiles(page, [fixture('synthetic/base_nn.mlmodel')]);
+    await waitLoaded(page, 'base_nn.mlmodel');
+    await applyPreset(page, 'int8 per-channel');
+    const t = await totals(page);
+    expect(t.after).toBeLessThan(t.before);
+    const name = await downloadAndReload(page);
+    expect(name).toMatch(/^base_nn\..*\.mlmodel$/);
+    await waitLoaded(page, name);
+    await expect(page.getByTestId('summary-precompressed')).toBeVisible();
+    await shot(page, '22-reloaded-nn');
+  });
+
+  test('.onnx: int8 per-channel, download, load back as quantized', async ({ page }) => {
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Try an ONNX sample' }).click();
+    await waitLoaded(page, 'CIFAR10.onnx');
+    await applyPreset(page, 'int8 per-channel');
+    const t = await totals(page);
+    expect(t.after).toBeLessThan(t.before);
+    const name = await downloadAndReload(page);
+    expect(name).toMatch(/^CIFAR10\..*\.onnx$/);
+    await waitLoaded(page, name);
+    await expect(page.getByTestId('summary-precompressed')).toBeVisible();
+    await shot(page, '23-reloaded-onnx');
+  });
+});
+
+test('layout on a wide screen', async ({ page }) => {
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Try the sample model' }).click();
+  await waitLoaded(page, 'SampleNet.mlpackage');
+  await applyPreset(page, '8-bit palettization');
+  await totals(page);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: resolve(REPO, 'test-results/screenshots/30-wide.png') });
+  // nothing overflows the window sideways
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});
