@@ -178,4 +178,13 @@ describe('writer: targets, spec and opset', () => {
     expect(biggest).toBeLessThan(f.size);
     expect((await outputBytes(f)).length).toBe(f.size);
   });
+
+  it('refuses a result whose dtype or shape does not match the weight, naming it', async () => {
+    const base = await loadPath(fixture('synthetic/base_ios16.mlpackage'));
+    const bw = base.weights.find((x) => x.name === 'linear1_weight_to_fp16')!;
+    const bad = result(bw.id, { kind: 'dense', dtype: 'fp32', shape: bw.shape, values: new Float32Array(bw.count) });
+    await expect(writeCoreML(base, new Map([[bw.id, bad]]), plan('iOS16'))).rejects.toThrow(
+      /the result for linear1_weight_to_fp16 is fp32 \[256,64\], but the weight is fp16 \[256,64\]/,
+    );
+  });
 });

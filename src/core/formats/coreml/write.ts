@@ -331,8 +331,19 @@ export async function writeCoreML(model: LoadedModel, results: Map<string, Weigh
   const internal = model.internal as CoreMLInternal;
   if (!internal || !internal.root) throw new ShrinkrayError('internal', `${model.summary.fileName}: not a model loaded by the Core ML reader`);
   for (const [id, r] of results) {
-    if (r.status === 'compressed' && r.repr && !internal.entries.has(id)) {
-      throw new ShrinkrayError('internal', `${model.summary.fileName}: result for unknown weight ${id}`);
+    if (r.status !== 'compressed' || !r.repr) continue;
+    const e = internal.entries.get(id);
+    if (!e) throw new ShrinkrayError('internal', `${model.summary.fileName}: result for unknown weight ${id}`);
+    if (e.kind === 'mil') {
+      if (r.repr.kind === 'nnlinear') {
+        throw new ShrinkrayError('invalid-option', `${model.summary.fileName}: weight ${e.info.name} is in an ML program; a NeuralNetwork linear representation cannot be written there`);
+      }
+      if (r.repr.dtype !== e.w.dtype || r.repr.shape.join() !== e.w.shape.join()) {
+        throw new ShrinkrayError(
+          'invalid-option',
+          `${model.summary.fileName}: the result for ${e.info.name} is ${r.repr.dtype} [${r.repr.shape}], but the weight is ${e.w.dtype} [${e.w.shape}] (its consumers expect that type)`,
+        );
+      }
     }
   }
   const ctx: Ctx = {
