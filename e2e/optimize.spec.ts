@@ -146,6 +146,15 @@ test.describe('optimizer', () => {
     const t2 = await totals(page);
     expect(t2.after - t0.after).toBe(palBytes(lin2.values.count, 6) - palBytes(lin2.values.count, 8));
 
+    // per op type: skip every conv weight; only the two linear weights stay compressed
+    await page.getByText('Per op type (2)').click();
+    await page.getByLabel('Override for op type conv').selectOption('skip');
+    await totals(page);
+    expect(statusCounts(await page.getByTestId('total-status').innerText()).compressed).toBe(2);
+    await expect(page.locator('[data-testid=weights-table] tbody tr', { hasText: 'conv2_weight_to_fp16' }).locator('td.extra-status')).toContainText('skipped');
+    await page.getByLabel('Override for op type conv').selectOption('global');
+    expect((await totals(page)).after).toBe(t2.after);
+
     // export the configuration (JSON), then change everything, then import it back
     const json = await page.getByTestId('config-json').innerText();
     expect(JSON.parse(json).op_name_configs.linear2_weight_to_fp16.nbits).toBe(6);

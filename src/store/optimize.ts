@@ -323,7 +323,8 @@ useModel.subscribe((s, prev) => {
   if (s.generation !== prev.generation) {
     currentAbort?.abort();
     candAbort?.abort();
-    useOptimize.setState({ byName: {}, byType: {}, results: {}, errors: {}, candidates: {}, recipe: null, recipeError: null, done: 0, total: 0 });
+    // a new model starts from its inventory: the settings stay, compression waits for a preset or a control
+    useOptimize.setState({ enabled: false, importedPlan: null, importNote: null, byName: {}, byType: {}, results: {}, errors: {}, candidates: {}, recipe: null, recipeError: null, done: 0, total: 0 });
     recompute();
   }
 });

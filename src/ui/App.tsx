@@ -19,6 +19,7 @@ import { WeightsTable } from './WeightsTable';
 
 export function App() {
   const model = useModel((s) => s.model);
+  const generation = useModel((s) => s.generation);
   const loading = useModel((s) => s.loading);
   const enabled = useOptimize((s) => s.enabled);
   const columns = useOptimizerColumns();
@@ -53,7 +54,7 @@ export function App() {
           <aside className="sidebar">
             <Summary />
             {compressible && <OptimizerPanel />}
-            {compressible && <DownloadPanel />}
+            {compressible && <DownloadPanel key={generation} />}
           </aside>
           <div className="content">
             <StatsProgress />
@@ -80,7 +81,7 @@ export function App() {
             {compressible && (
               <div className="charts-row">
                 <BudgetPanel />
-                <ConfigPanel />
+                <ConfigPanel key={generation} />
               </div>
             )}
           </div>

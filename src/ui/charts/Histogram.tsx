@@ -20,7 +20,8 @@ export function Histogram({ overlay }: { overlay?: Overlay }) {
   const bins = stats?.hist ?? [];
   const width = stats && bins.length ? (stats.histMax - stats.histMin) / bins.length : 0;
   const data = bins.map((c, i) => ({ x: stats!.histMin + (i + 0.5) * width, count: c }));
-  const marks = overlay ? thin(overlay.values, 256) : [];
+  const marks = overlay ? thin(overlay.values, 64) : [];
+  const thinned = overlay && overlay.values.length > marks.length ? ` (${marks.length} of ${overlay.values.length} drawn)` : '';
   return (
     <figure className="panel chart" aria-label={`Histogram of ${w.name}`} data-testid="histogram">
       <figcaption>
@@ -40,7 +41,7 @@ export function Histogram({ overlay }: { overlay?: Overlay }) {
               <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
               <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
               {marks.map((v, i) => (
-                <ReferenceLine key={i} x={v} stroke="#c0392b" strokeOpacity={marks.length > 64 ? 0.35 : 0.8} ifOverflow="extendDomain" />
+                <ReferenceLine key={i} x={v} stroke="#c0392b" strokeOpacity={0.75} ifOverflow="extendDomain" />
               ))}
             </ComposedChart>
           </ResponsiveContainer>
@@ -52,6 +53,7 @@ export function Histogram({ overlay }: { overlay?: Overlay }) {
             <p className="stats-line overlay-caption" data-testid="histogram-overlay">
               <span className="swatch red" /> {overlay.label}
               {overlay.caption ? ` · ${overlay.caption}` : ''}
+              {thinned}
             </p>
           )}
         </>

@@ -1,7 +1,8 @@
 /** Export and import of the configuration as a coremltools dict (JSON / YAML), and the Python that reproduces it. */
 import { useRef, useState } from 'react';
 import { describeError } from '../../core/errors';
-import { describeConfig, planFromText, planToJson, planToYaml, pythonSnippet } from '../../core/plan';
+import { configLabel } from '../../core/engine';
+import { planFromText, planToJson, planToYaml, pythonSnippet } from '../../core/plan';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { settingsFromPlan } from '../../store/settings';
@@ -23,7 +24,7 @@ export function ConfigPanel() {
   const doImport = (src: string, fileName: string) => {
     try {
       const p = planFromText(src, target, fileName);
-      const m = settingsFromPlan(p, (c) => describeConfig(c));
+      const m = settingsFromPlan(p, (c) => configLabel(c));
       importPlan(p, m.exact, m.settings, m.byType, m.byName);
       setMsg({ ok: true, text: `Imported ${fileName}: ${p.steps.length} step${p.steps.length > 1 ? 's' : ''}, target ${p.target}` });
     } catch (e) {

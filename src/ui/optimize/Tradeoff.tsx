@@ -21,6 +21,14 @@ export function Tradeoff() {
   const current = cur.done ? [{ label: 'current', bytes: cur.bytes, error: cur.error, snr: Number.isFinite(cur.snrDb) ? cur.snrDb : 99 }] : [];
   const recipe = st.recipe ? [{ label: 'budget recipe', bytes: st.recipe.bytes, error: st.recipe.error, snr: snrOf(st.recipe.error, model.summary.totalParams) }] : [];
   const frontier = paretoFrontier([...points, ...current, ...recipe]);
+  if (points.length > 0 && points.every((p) => p.error === 0) && cur.error === 0) {
+    return (
+      <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length}>
+        <figcaption>Size vs weight error</figcaption>
+        <p className="muted">No candidate changes any weight of this model (nothing left to compress at these settings).</p>
+      </figure>
+    );
+  }
   return (
     <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length}>
       <figcaption>
