@@ -94,52 +94,249 @@ export function forEachDecoded(r: Compressed, fn: (i: number, v: number) => void
   for (let i = 0; i < d.length; i++) fn(i, d[i]);
 }
 
-export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Target = 'iOS18'): Metrics {
-  const n = numel(dense.shape);
-  const bytesBefore = n * dtBytes(dense.dtype);
-  const bytesAfter = reprBytes(repr, target);
-  const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
-  const fl = bits ? null : (dense.data as Float32Array);
+interface Acc {
+  se: number;
+  sig: number;
+  mx: number;
+  zeros: number;
+}
+
+/** Error accumulation over a run [s, s+len) whose decoded value is table[code[i]]. */
+function accTable(
+  acc: Acc,
+  bits: Uint16Array | null,
+  fl: Float32Array | null,
+  codes: ArrayLike<number>,
+  table: Float64Array,
+  mask: number,
+  s: number,
+  len: number,
+): void {
+  let se = acc.se;
+  let sig = acc.sig;
+  let mx = acc.mx;
   const tab = F16_TABLE;
-  let se = 0;
-  let sig = 0;
-  let mx = 0;
-  let zeros = 0;
-  const seen16 = new Uint8Array(65536);
-  const fp16Out = repr.dtype === 'fp16';
-  const others: number[] = [];
-  let fp32Vals: Float32Array | null = fp16Out ? null : new Float32Array(n);
-  forEachDecoded(repr, (i, v) => {
+  if (bits) {
+    for (let i = s; i < s + len; i++) {
+      const w = tab[bits[i]];
+      const e = w - table[codes[i] & mask];
+      se += e * e;
+      sig += w * w;
+      const a = e < 0 ? -e : e;
+      if (a > mx) mx = a;
+    }
+  } else {
+    for (let i = s; i < s + len; i++) {
+      const w = fl![i];
+      const e = w - table[codes[i] & mask];
+      se += e * e;
+      sig += w * w;
+      const a = e < 0 ? -e : e;
+      if (a > mx) mx = a;
+    }
+  }
+  acc.se = se;
+  acc.sig = sig;
+  acc.mx = mx;
+}
+
+function accCodes(
+  acc: Acc,
+  bits: Uint16Array | null,
+  fl: Float32Array | null,
+  codes: Int8Array | Uint8Array,
+  table: Float64Array,
+  cnt: Float64Array,
+  s: number,
+  len: number,
+): void {
+  let se = acc.se;
+  let sig = acc.sig;
+  let mx = acc.mx;
+  const tab = F16_TABLE;
+  for (let i = s; i < s + len; i++) {
     const w = bits ? tab[bits[i]] : fl![i];
-    const e = w - v;
+    const c = codes[i] & 0xff;
+    cnt[c]++;
+    const e = w - table[c];
     se += e * e;
     sig += w * w;
     const a = e < 0 ? -e : e;
     if (a > mx) mx = a;
-    if (v === 0) zeros++;
-    if (fp16Out) seen16[f32ToF16(v) === 0x8000 ? 0 : f32ToF16(v)] = 1;
-    else fp32Vals![i] = v;
-  });
-  let distinct = 0;
-  if (fp16Out) for (let h = 0; h < 65536; h++) distinct += seen16[h];
-  else {
-    const s = fp32Vals!.sort();
-    for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) distinct++;
-    fp32Vals = null;
   }
-  void others;
-  const mse = n ? se / n : 0;
-  const snrDb = se === 0 ? Infinity : sig === 0 ? -Infinity : 10 * Math.log10(sig / se);
+  acc.se = se;
+  acc.sig = sig;
+  acc.mx = mx;
+}
+
+function finish(dense: DenseTensor, repr: Compressed, target: Target, acc: Acc, distinct: number): Metrics {
+  const n = numel(dense.shape);
+  const bytesAfter = reprBytes(repr, target);
   return {
-    bytesBefore,
+    bytesBefore: n * dtBytes(dense.dtype),
     bytesAfter,
-    mse,
-    snrDb,
-    maxAbsErr: mx,
-    sparsity: n ? zeros / n : 0,
+    mse: n ? acc.se / n : 0,
+    snrDb: acc.se === 0 ? Infinity : acc.sig === 0 ? -Infinity : 10 * Math.log10(acc.sig / acc.se),
+    maxAbsErr: acc.mx,
+    sparsity: n ? acc.zeros / n : 0,
     distinct,
     bitsPerWeight: n ? (bytesAfter * 8) / n : 0,
   };
+}
+
+function countDistinct(values: Iterable<number>): number {
+  const s = new Set<number>();
+  for (const v of values) s.add(v === 0 ? 0 : v);
+  return s.size;
+}
+
+export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Target = 'iOS18'): Metrics {
+  const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
+  const fl = bits ? null : (dense.data as Float32Array);
+  const acc: Acc = { se: 0, sig: 0, mx: 0, zeros: 0 };
+  // scalar per-tensor LUT over fp16: every element with the same bits has the same index → a histogram
+  if (
+    bits &&
+    repr.kind === 'lut' &&
+    repr.lut.length === repr.lutShape[repr.shape.length] &&
+    repr.lutShape[repr.lutShape.length - 1] === 1 &&
+    !repr.perChannelScale &&
+    repr.indices.length === bits.length
+  ) {
+    const lut = effectiveLut(repr);
+    const cnt = new Uint32Array(65536);
+    const first = new Uint8Array(65536);
+    const idx = repr.indices;
+    let consistent = true;
+    for (let i = 0; i < bits.length; i++) {
+      const h = bits[i];
+      if (cnt[h]++ === 0) first[h] = idx[i];
+      else if (first[h] !== idx[i]) consistent = false;
+    }
+    if (consistent) {
+      const tab = F16_TABLE;
+      const usedK = new Float64Array(lut.length);
+      for (let h = 0; h < 65536; h++) {
+        const c = cnt[h];
+        if (!c) continue;
+        const w = tab[h];
+        const e = w - lut[first[h]];
+        acc.se += c * e * e;
+        acc.sig += c * w * w;
+        if (Math.abs(e) > acc.mx) acc.mx = Math.abs(e);
+        usedK[first[h]] += c;
+      }
+      const used: number[] = [];
+      for (let k = 0; k < lut.length; k++) if (usedK[k] > 0) {
+        used.push(lut[k]);
+        if (lut[k] === 0) acc.zeros += usedK[k];
+      }
+      return finish(dense, repr, target, acc, countDistinct(used));
+    }
+    acc.se = acc.sig = acc.mx = acc.zeros = 0;
+  }
+  // scalar LUT: decoded value = lut[group, index]
+  if (repr.kind === 'lut' && repr.lutShape[repr.lutShape.length - 1] === 1 && !repr.perChannelScale) {
+    const lut = effectiveLut(repr);
+    const K = repr.lutShape[repr.shape.length];
+    const counts = new Float64Array(lut.length);
+    forEachRun(repr.indicesShape, repr.lutShape.slice(0, repr.shape.length), (s, len, g) => {
+      const table = Float64Array.from(lut.subarray(g * K, g * K + K));
+      accTable(acc, bits, fl, repr.indices, table, 0xff, s, len);
+      for (let i = s; i < s + len; i++) counts[g * K + repr.indices[i]]++;
+    });
+    const used: number[] = [];
+    for (let k = 0; k < lut.length; k++) if (counts[k] > 0) {
+      used.push(lut[k]);
+      if (lut[k] === 0) acc.zeros += counts[k];
+    }
+    return finish(dense, repr, target, acc, countDistinct(used));
+  }
+  // affine: decoded value = table[block][code]; one pass counting codes per block
+  if (repr.kind === 'affine') {
+    const dt = repr.dtype;
+    const vals = new Set<number>();
+    const cnt = new Float64Array(256);
+    const signedCodes = repr.data instanceof Int8Array;
+    forEachRun(repr.shape, repr.scaleShape, (s, len, b) => {
+      const table = new Float64Array(256);
+      const off = repr.offset ? repr.offset[b] : 0;
+      for (let c = 0; c < 256; c++) {
+        const q = signedCodes ? (c << 24) >> 24 : c;
+        table[c] = rdtLocal(dt, rdtLocal(dt, q - off) * repr.scale[b]);
+      }
+      cnt.fill(0);
+      accCodes(acc, bits, fl, repr.data, table, cnt, s, len);
+      for (let c = 0; c < 256; c++) if (cnt[c] > 0) {
+        vals.add(table[c] === 0 ? 0 : table[c]);
+        if (table[c] === 0) acc.zeros += cnt[c];
+      }
+    });
+    return finish(dense, repr, target, acc, vals.size);
+  }
+  // plain sparse: nonzeros as stored
+  if (repr.kind === 'sparse' && !repr.inner) {
+    const m = repr.mask;
+    const v = repr.values;
+    const tab = F16_TABLE;
+    let se = 0;
+    let sig = 0;
+    let mx = 0;
+    let j = 0;
+    for (let i = 0; i < m.length; i++) {
+      const w = bits ? tab[bits[i]] : fl![i];
+      const e = m[i] ? w - v[j++] : w;
+      se += e * e;
+      sig += w * w;
+      const a = e < 0 ? -e : e;
+      if (a > mx) mx = a;
+    }
+    acc.se = se;
+    acc.sig = sig;
+    acc.mx = mx;
+    acc.zeros = m.length - v.length;
+    let distinct = acc.zeros > 0 ? 1 : 0;
+    if (bits && repr.dtype === 'fp16') {
+      // the nonzeros are the original values: count distinct kept bit patterns
+      const seen = new Uint8Array(65536);
+      for (let i = 0; i < m.length; i++) seen[bits[i]] |= m[i];
+      for (let h = 0; h < 65536; h++) distinct += seen[h];
+    } else if (repr.dtype === 'fp16') {
+      const seen = new Uint8Array(65536);
+      for (let k = 0; k < v.length; k++) seen[f32ToF16(v[k])] = 1;
+      for (let h = 0; h < 65536; h++) distinct += seen[h];
+    } else {
+      const s = Float32Array.from(v).sort();
+      for (let k = 0; k < s.length; k++) if (k === 0 || s[k] !== s[k - 1]) distinct++;
+    }
+    return finish(dense, repr, target, acc, distinct);
+  }
+  // general: materialise
+  const d = decompress(repr);
+  const tab = F16_TABLE;
+  for (let i = 0; i < d.length; i++) {
+    const w = bits ? tab[bits[i]] : fl![i];
+    const e = w - d[i];
+    acc.se += e * e;
+    acc.sig += w * w;
+    const a = Math.abs(e);
+    if (a > acc.mx) acc.mx = a;
+    if (d[i] === 0) acc.zeros++;
+  }
+  let distinct = 0;
+  if (repr.dtype === 'fp16') {
+    const seen = new Uint8Array(65536);
+    for (let i = 0; i < d.length; i++) seen[d[i] === 0 ? 0 : f32ToF16(d[i])] = 1;
+    for (let h = 0; h < 65536; h++) distinct += seen[h];
+  } else {
+    const s = Float32Array.from(d).sort();
+    for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) distinct++;
+  }
+  return finish(dense, repr, target, acc, distinct);
+}
+
+function rdtLocal(dt: FloatDtype, x: number): number {
+  return dt === 'fp16' ? F16_TABLE[f32ToF16(x)] : Math.fround(x);
 }
 
 /** Sum of squared errors in float64 (golden SSE rule). */

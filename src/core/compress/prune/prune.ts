@@ -20,23 +20,47 @@ export type Skip = { skip: string };
 /** Builds the SparseRepr from the dense values and a keep predicate (keep[i] = 1 and w != 0). */
 export function sparseFrom(dense: DenseTensor, keep: Uint8Array): SparseRepr {
   const n = keep.length;
-  const tab = F16_TABLE;
-  const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
-  const fl = bits ? null : (dense.data as Float32Array);
+  let d = 0;
+  let values: Float32Array;
+  if (dense.dtype === 'fp16') {
+    const bits = dense.data as Uint16Array;
+    for (let i = 0; i < n; i++) {
+      const k = keep[i] & ((bits[i] & 0x7fff) !== 0 ? 1 : 0);
+      keep[i] = k;
+      d += k;
+    }
+    values = new Float32Array(d);
+    const tab = F16_TABLE;
+    let j = 0;
+    for (let i = 0; i < n; i++) if (keep[i]) values[j++] = tab[bits[i]];
+  } else {
+    const fl = dense.data as Float32Array;
+    for (let i = 0; i < n; i++) {
+      const k = keep[i] & (fl[i] !== 0 ? 1 : 0);
+      keep[i] = k;
+      d += k;
+    }
+    values = new Float32Array(d);
+    let j = 0;
+    for (let i = 0; i < n; i++) if (keep[i]) values[j++] = fl[i];
+  }
+  return { kind: 'sparse', dtype: dense.dtype, shape: dense.shape.slice(), mask: keep, values };
+}
+
+/** fp16: keep |w| > threshold bits (zeros never kept), in one pass plus the gather of the nonzeros. */
+function sparseAbove(bits: Uint16Array, tb: number, keep: Uint8Array): SparseRepr {
+  const n = bits.length;
   let d = 0;
   for (let i = 0; i < n; i++) {
-    if (keep[i]) {
-      const v = bits ? tab[bits[i]] : fl![i];
-      if (v === 0) keep[i] = 0;
-      else d++;
-    }
+    const k = (bits[i] & 0x7fff) > tb ? 1 : 0;
+    keep[i] = k;
+    d += k;
   }
   const values = new Float32Array(d);
+  const tab = F16_TABLE;
   let j = 0;
-  if (bits) {
-    for (let i = 0; i < n; i++) if (keep[i]) values[j++] = tab[bits[i]];
-  } else for (let i = 0; i < n; i++) if (keep[i]) values[j++] = fl![i];
-  return { kind: 'sparse', dtype: dense.dtype, shape: dense.shape.slice(), mask: keep, values };
+  for (let i = 0; i < n; i++) if (keep[i]) values[j++] = tab[bits[i]];
+  return { kind: 'sparse', dtype: 'fp16', shape: [], mask: keep, values };
 }
 
 export function pruneThreshold(dense: DenseTensor, cfg: OpThresholdPrunerConfig): SparseRepr | Skip {
@@ -96,9 +120,7 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
     if (fp16) mag16 = m as Uint16Array;
     else mag32 = m as Float32Array;
   } else if (fp16) {
-    const bits = dense.data as Uint16Array;
-    mag16 = new Uint16Array(n);
-    for (let i = 0; i < n; i++) mag16[i] = bits[i] & 0x7fff;
+    mag16 = dense.data as Uint16Array; // |w| ⇔ bits & 0x7fff (masked below)
   } else {
     const fl = dense.data as Float32Array;
     mag32 = new Float32Array(n);
@@ -117,7 +139,7 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
   const gamma = vidx - loI;
   if (mag16) {
     const cnt = new Uint32Array(0x8000);
-    for (let i = 0; i < n; i++) cnt[mag16[i]]++;
+    for (let i = 0; i < n; i++) cnt[mag16[i] & 0x7fff]++;
     const kth = (k: number): number => {
       let acc = 0;
       for (let h = 0; h < 0x8000; h++) {
@@ -130,7 +152,8 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
     const b = F16_TABLE[kth(hiI)];
     const thr = lerpPercentile(a, b, gamma, r16);
     const tb = f64ToF16(thr) & 0x7fff; // threshold ≥ 0
-    for (let i = 0; i < n; i++) keep[i] = mag16[i] <= tb ? 0 : 1;
+    if (mag16 === dense.data) return { ...sparseAbove(dense.data as Uint16Array, tb, keep), shape: dense.shape.slice() };
+    for (let i = 0; i < n; i++) keep[i] = (mag16[i] & 0x7fff) <= tb ? 0 : 1;
   } else {
     const sorted = Float32Array.from(mag32!).sort();
     const thr = Math.fround(lerpPercentile(sorted[loI], sorted[hiI], gamma, Math.fround));

@@ -108,7 +108,31 @@ export function quantizeGrid(
   const mn = new Float64Array(nb).fill(Infinity);
   const mx = new Float64Array(nb).fill(-Infinity);
   let finite = true;
-  forEachRun(dense.shape, grid, (s, len, b) => {
+  if (bits) {
+    // fp16 order by bit pattern: positives ascend with the bits, negatives with bits & 0x7fff
+    const posMax = new Int32Array(nb).fill(-1);
+    const negMax = new Int32Array(nb).fill(-1);
+    forEachRun(dense.shape, grid, (s, len, b) => maxBitsF16(bits, s, len, b, posMax, negMax));
+    // a block holding only negatives (or only positives) has its max (min) on the other side of 0
+    forEachRun(dense.shape, grid, (s, len, b) => {
+      if (posMax[b] >= 0 && negMax[b] >= 0) return;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = s; i < s + len; i++) {
+        const v = tab[bits[i]];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      if (lo < mn[b]) mn[b] = lo;
+      if (hi > mx[b]) mx[b] = hi;
+    });
+    for (let b = 0; b < nb; b++) {
+      if (negMax[b] >= 0 && posMax[b] >= 0) {
+        mn[b] = -tab[negMax[b]];
+        mx[b] = tab[posMax[b]];
+      }
+    }
+  } else forEachRun(dense.shape, grid, (s, len, b) => {
     let lo = mn[b];
     let hi = mx[b];
     if (bits) {
@@ -159,8 +183,6 @@ export function quantizeGrid(
 
   // pass 2: codes
   const data = signed ? new Int8Array(n) : new Uint8Array(n);
-  const margin = fp16 ? 1 / 16 + 1e-9 : 1e-4;
-  const limit = fp16 ? 256 : 1 << 20;
   forEachRun(dense.shape, grid, (s, len, b) => {
     const sc = scale[b];
     const z = zp[b];
@@ -169,20 +191,8 @@ export function quantizeGrid(
       for (let i = s; i < s + len; i++) data[i] = z;
       return;
     }
-    const inv = 1 / sc;
-    for (let i = s; i < s + len; i++) {
-      const w = bits ? tab[bits[i]] : fl![i];
-      const x = w * inv;
-      let q: number;
-      const fl0 = Math.floor(x);
-      const fr = x - fl0;
-      if (fr - 0.5 > margin || 0.5 - fr > margin) {
-        if (x < limit && x > -limit) q = fr > 0.5 ? fl0 + 1 : fl0;
-        else q = rheLocal(rd(w / sc));
-      } else q = rheLocal(rd(w / sc));
-      q += z;
-      data[i] = q < qmin ? qmin : q > qmax ? qmax : q;
-    }
+    if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data);
+    else codesF32(fl!, s, len, sc, z, qmin, qmax, data);
   });
   const repr: AffineRepr = {
     kind: 'affine',
@@ -199,6 +209,61 @@ export function quantizeGrid(
     repr.offset = off;
   }
   return repr;
+}
+
+function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax: Int32Array, negMax: Int32Array): void {
+  let pm = posMax[b];
+  let nm = negMax[b];
+  for (let i = s; i < s + len; i++) {
+    const h = bits[i];
+    const neg = h >> 15;
+    const m = h & 0x7fff;
+    // branch-light: one of the two maxima moves
+    if (neg) nm = m > nm ? m : nm;
+    else pm = m > pm ? m : pm;
+  }
+  posMax[b] = pm;
+  negMax[b] = nm;
+}
+
+/**
+ * q = clip(round_half_even(fp16(w / scale)) + z). The fp16 rounding of the quotient moves it by at most half
+ * an fp16 ulp (≤ |x|·2^-11), so it can only change the integer when x is that close to a .5 tie: only those
+ * elements take the exact path.
+ */
+function codesF16(bits: Uint16Array, s: number, len: number, sc: number, z: number, qmin: number, qmax: number, out: Int8Array | Uint8Array): void {
+  const tab = F16_TABLE;
+  const inv = 1 / sc;
+  for (let i = s; i < s + len; i++) {
+    const w = tab[bits[i]];
+    const x = w * inv;
+    const f = Math.floor(x);
+    const d = x - f - 0.5;
+    const ax = x < 0 ? -x : x;
+    let q: number;
+    if (d > ax * 4.8828125e-4 + 1e-12) q = f + 1;
+    else if (-d > ax * 4.8828125e-4 + 1e-12) q = f;
+    else q = rheLocal(r16(w / sc));
+    q += z;
+    out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+  }
+}
+
+function codesF32(fl: Float32Array, s: number, len: number, sc: number, z: number, qmin: number, qmax: number, out: Int8Array | Uint8Array): void {
+  const inv = 1 / sc;
+  for (let i = s; i < s + len; i++) {
+    const w = fl[i];
+    const x = w * inv;
+    const f = Math.floor(x);
+    const d = x - f - 0.5;
+    const ax = x < 0 ? -x : x;
+    let q: number;
+    if (d > ax * 1.2e-7 + 1e-12) q = f + 1;
+    else if (-d > ax * 1.2e-7 + 1e-12) q = f;
+    else q = rheLocal(Math.fround(w / sc));
+    q += z;
+    out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+  }
 }
 
 function rheLocal(x: number): number {
