@@ -3,7 +3,7 @@
  * affine_dequantize computes in fp32 then casts; blockwise_shift_scale computes in the scale dtype.
  * Every array is a Float32Array (codes, masks and values alike; all exact in float32).
  */
-import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
+import { F16_TABLE, f16View, f32ToF16, f32View } from '../../tensor/fp16';
 import { unpackLSB } from '../../tensor/pack';
 import { BY_NAME } from './dtypes';
 import type { MilOp, Param, StoredValue } from './mil';
@@ -23,8 +23,13 @@ export function rawToArr(raw: Uint8Array, dtype: string, shape: number[]): Arr {
   const out = new Float32Array(n);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   switch (dtype) {
-    case 'fp16': for (let i = 0; i < n; i++) out[i] = F16_TABLE[dv.getUint16(i * 2, true)]; break;
-    case 'fp32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true); break;
+    case 'fp16': {
+      const h = f16View(raw.subarray(0, n * 2));
+      const t = F16_TABLE;
+      for (let i = 0; i < n; i++) out[i] = t[h[i]];
+      break;
+    }
+    case 'fp32': out.set(f32View(raw.subarray(0, n * 4))); break;
     case 'fp64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true); break;
     case 'int8': for (let i = 0; i < n; i++) out[i] = dv.getInt8(i); break;
     case 'uint8': case 'bool': for (let i = 0; i < n; i++) out[i] = raw[i]; break;
