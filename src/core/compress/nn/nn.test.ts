@@ -4,6 +4,8 @@ import { readJson } from '../../../../tests/fixtures';
 import { loadNN, sha256f32, sse } from '../../../../tests/nn/helpers';
 import { readNeuralNetwork } from '../../formats/coreml/nn/read';
 import { compressNN, nnSelect, toNNConfig, rhe, nnLinearToFloat32 } from './index';
+import { histogram, kmeansCenters } from './kmeans';
+import { kmeans1d, sseNearest } from '../palettize/kmeans1d';
 import type { Compressed, NNQuantizeConfig } from '../types';
 import type { WeightInfo } from '../../model/types';
 
@@ -147,6 +149,25 @@ describe('compressNN details', () => {
     if (r.kind !== 'lut') throw new Error(r.kind);
     expect(Array.from(r.lut)).toEqual([-1, 2, 3, 0]);
     expect(Array.from(decompress(r))).toEqual([3, -1, 3, 2, -1]);
+  });
+
+  it('k-means above EXACT_LIMIT distinct values: grouped exact solve + Lloyd stays within 1e-4 of the optimum', () => {
+    let seed = 7; // mulberry32
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const v = Float32Array.from({ length: 60000 }, () => (rand() + rand() + rand() - 1.5) * Math.log(rand() + 1e-9));
+    const { xs, ws } = histogram(v);
+    expect(xs.length).toBeGreaterThan(50000);
+    for (const k of [4, 16]) {
+      const exact = sseNearest(xs, ws, kmeans1d(xs, ws, k).centers);
+      const grouped = sseNearest(xs, ws, kmeansCenters(xs, ws, k, 2048));
+      expect(grouped).toBeGreaterThanOrEqual(exact * (1 - 1e-12));
+      expect(grouped).toBeLessThanOrEqual(exact * (1 + 1e-4));
+    }
   });
 
   it('property: linear n-bit error is at most half a step per channel; codes fit in n bits', () => {
