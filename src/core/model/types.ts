@@ -125,6 +125,8 @@ export interface WrittenModel {
   /** e.g. `Model.pal4.mlpackage`, `model.q8.onnx` (an .mlpackage is a folder: zip it or write it to a folder) */
   name: string;
   files: OutputFile[];
+  /** plain sentences about choices the writer made (e.g. a pruned ONNX weight stored dense, and why) */
+  notes?: string[];
 }
 
 /** Collects an OutputFile into one buffer (tests and small models only). */

@@ -332,7 +332,17 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
 
 function consumerOf(u: Use): Consumer {
   const n = u.graph.decoded.node![u.nodeIndex];
-  return { name: nodeLabel(n, u.nodeIndex), type: n.op_type ?? '', param: String(u.inputIndex) };
+  const c: Consumer = { name: nodeLabel(n, u.nodeIndex), type: n.op_type ?? '', param: String(u.inputIndex) };
+  // scalar attributes (Gemm transA/transB, Conv group, ...) for the engine's channel axes
+  const attrs: Record<string, number | string> = {};
+  for (const a of n.attribute ?? []) {
+    if (!a.name) continue;
+    if (a.type === 2) attrs[a.name] = num(a.i);
+    else if (a.type === 1) attrs[a.name] = a.f ?? 0;
+    else if (a.type === 3 && a.s && a.s.length <= 64) attrs[a.name] = new TextDecoder().decode(a.s);
+  }
+  if (Object.keys(attrs).length) c.attrs = attrs;
+  return c;
 }
 
 function describe(r: WeightRec, uses: Use[], srcs: Map<string, TensorSource>): WeightInfo {

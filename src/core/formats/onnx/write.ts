@@ -1,0 +1,340 @@
+/**
+ * ONNX writer: splices the model at the wire level (every field it does not change is copied byte for byte),
+ * replacing each compressed weight with a dequantization chain (emit.ts) or a sparse initializer, in the
+ * graph (main or If/Loop/Scan body) where the weight lives. External data is inlined into a single .onnx.
+ */
+import type { Compressed, WeightResult } from '../../compress/types';
+import { ShrinkrayError } from '../../errors';
+import type { LoadedModel, OutputFile, WrittenModel } from '../../model/types';
+import { encodeVarintField, readFields } from '../../proto/wire';
+import type { WriteOptions } from '../write';
+import { Chain, Names, tensorPayload, valueInfoPayload } from './build';
+import { DT, dtypeName, isFloatDtype } from './dtypes';
+import { emitAffine, emitFp16, emitLut, floatBytes, type EmitEnv } from './emit';
+import { allGraphs, allNames, collectUses, type GraphRec } from './graph';
+import type { OnnxInternal, TensorSource, WeightRec } from './index';
+import { emitParts, lenFieldParts, partsSize, rangePart, type Part } from './parts';
+import { affineToFloat, lutToFloat, sparseToFloat } from './repr';
+
+const TWO_GB = 2 ** 31 - 1;
+
+interface GraphPlan {
+  removeInit: Set<number>;
+  removeSparse: Set<number>;
+  removeNodes: Set<number>;
+  removeInputs: Set<string>;
+  /** encoded nodes to place before node index k (or at the front: -1) */
+  insert: Map<number, Uint8Array[]>;
+  newInits: Part[][];
+  newSparse: Part[][];
+  newInputs: Uint8Array[];
+  /** member tensors of replaced weights; removed if nothing else reads them */
+  maybeRemove: Set<string>;
+}
+
+function emptyPlan(): GraphPlan {
+  return {
+    removeInit: new Set(),
+    removeSparse: new Set(),
+    removeNodes: new Set(),
+    removeInputs: new Set(),
+    insert: new Map(),
+    newInits: [],
+    newSparse: [],
+    newInputs: [],
+    maybeRemove: new Set(),
+  };
+}
+
+function outDtOf(r: WeightRec): number {
+  if (r.kind === 'dq') return r.dq!.outDt;
+  if (r.kind === 'chain') return r.meta!.k === 'fp16' ? (r.meta!.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT) : r.meta!.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT;
+  const s = r.source!;
+  return s.kind === 'init' || s.kind === 'const' ? s.ref.dt : s.values.dt;
+}
+
+function sourceIndex(s: TensorSource | undefined): { init?: number; sparse?: number; node?: number } {
+  if (!s) return {};
+  if (s.kind === 'init') return { init: s.index };
+  if (s.kind === 'sparse') return { sparse: s.index };
+  return { node: s.nodeIndex };
+}
+
+export async function writeOnnx(model: LoadedModel, results: Map<string, WeightResult>, opts: WriteOptions): Promise<WrittenModel> {
+  const internal = model.internal as OnnxInternal;
+  if (!internal || !(internal.bytes instanceof Uint8Array) || !internal.main) {
+    throw new ShrinkrayError('internal', `${model.summary.fileName}: not a model loaded by the ONNX reader`);
+  }
+  const file = internal.modelPath;
+  const env: EmitEnv = { opset: internal.opset, ir: internal.irVersion, file };
+  const names = new Names(allNames(internal.main));
+  const plans = new Map<GraphRec, GraphPlan>();
+  const planOf = (g: GraphRec) => {
+    let p = plans.get(g);
+    if (!p) plans.set(g, (p = emptyPlan()));
+    return p;
+  };
+  const notes: string[] = [];
+
+  for (const [id, res] of results) {
+    if (res.status !== 'compressed' || !res.repr) continue;
+    const r = internal.weights.get(id);
+    if (!r) throw new ShrinkrayError('internal', `${file}: result for unknown weight ${id}`, file);
+    const outDt = outDtOf(r);
+    if (!isFloatDtype(outDt) || (outDt !== DT.FLOAT && outDt !== DT.FLOAT16 && env.opset < 13)) {
+      throw new ShrinkrayError('invalid-option', `${file}: weight ${r.name} is ${dtypeName(outDt)}: only float weights can be compressed`, file);
+    }
+    const g = r.graph;
+    const plan = planOf(g);
+    const srcs = internal.sources.get(g)!;
+    // take the old storage out
+    const idx = sourceIndex(r.source);
+    if (idx.init !== undefined) plan.removeInit.add(idx.init);
+    if (idx.sparse !== undefined) plan.removeSparse.add(idx.sparse);
+    for (const k of r.memberNodes) plan.removeNodes.add(k);
+    for (const t of r.memberTensors) plan.maybeRemove.add(t);
+    if (!g.parent) {
+      plan.removeInputs.add(r.name);
+      for (const t of r.memberTensors) plan.removeInputs.add(t);
+    }
+    const at = r.memberNodes.length ? Math.min(...r.memberNodes) : -1;
+    const c = new Chain(names, r.name.replace(/[^A-Za-z0-9_.:/-]/g, '_'));
+    const note = emitWeight(c, r, res.repr, outDt, env, plan, g);
+    if (note) notes.push(note);
+    if (c.nodes.length) {
+      const list = plan.insert.get(at) ?? [];
+      list.push(...c.encodeNodes());
+      plan.insert.set(at, list);
+    }
+    plan.newInits.push(...c.encodeInits());
+    if (env.ir < 4 && !g.parent) for (const t of c.inits) plan.newInputs.push(valueInfoPayload(t.name, t.dt, t.dims));
+    void srcs;
+  }
+
+  // member tensors nobody else reads any more
+  for (const [g, plan] of plans) {
+    if (!plan.maybeRemove.size) continue;
+    const uses = collectUses(g, new Map([[g, plan.removeNodes]]));
+    const srcs = internal.sources.get(g)!;
+    for (const t of plan.maybeRemove) {
+      if ((uses.get(t) ?? []).length) continue;
+      const idx = sourceIndex(srcs.get(t));
+      if (idx.init !== undefined) plan.removeInit.add(idx.init);
+      if (idx.sparse !== undefined) plan.removeSparse.add(idx.sparse);
+      if (idx.node !== undefined) plan.removeNodes.add(idx.node);
+      if (!g.parent) plan.removeInputs.add(t);
+    }
+  }
+
+  const graphParts = rewriteGraph(internal.main, plans, internal);
+  const top = readFields(internal.bytes);
+  const parts: Part[] = [];
+  for (const f of top) {
+    if (f.no === 7) parts.push(...lenFieldParts(7, graphParts));
+    else parts.push(internal.bytes.subarray(f.start, f.end));
+  }
+  const size = partsSize(parts);
+  if (size > TWO_GB) {
+    throw new ShrinkrayError(
+      'invalid-option',
+      `${file}: the compressed model would be ${size} bytes, over the 2 GB protobuf limit; writing external data is not supported yet`,
+      file,
+    );
+  }
+  const base = file.split('/').pop()!.replace(/\.onnx$/i, '');
+  const name = `${base}.${opts.tag ?? 'compressed'}.onnx`;
+  const out: OutputFile = { path: name, size, chunks: () => emitParts(parts) };
+  return { format: 'onnx', name, files: [out], ...(notes.length ? { notes } : {}) };
+}
+
+function emitWeight(c: Chain, r: WeightRec, rep: Compressed, outDt: number, env: EmitEnv, plan: GraphPlan, g: GraphRec): string | undefined {
+  const count = r.info.count;
+  switch (rep.kind) {
+    case 'affine':
+      emitAffine(c, rep, r.name, outDt, env);
+      return;
+    case 'lut':
+      emitLut(c, rep, r.name, outDt, env);
+      return;
+    case 'dense':
+      writeDense(c, rep.values, rep.shape, rep.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT, r.name, outDt);
+      return;
+    case 'sparse': {
+      const dense = sparseToFloat(rep);
+      const valDt = rep.dtype === 'fp16' || outDt === DT.FLOAT16 ? DT.FLOAT16 : DT.FLOAT;
+      const nnz = rep.values.length;
+      const esz = valDt === DT.FLOAT16 ? 2 : 4;
+      const sparseBytes = nnz * (esz + 8);
+      const denseBytes = count * esz;
+      if (rep.inner) {
+        writeDense(c, dense, rep.shape, valDt, r.name, outDt);
+        return `${r.name}: sparse + ${rep.inner.kind} has no ONNX form; written dense (${dtypeName(valDt)}) with the pruned and ${rep.inner.kind === 'lut' ? 'palettized' : 'quantized'} values`;
+      }
+      if (env.ir >= 6 && !g.parent && valDt === outDt && sparseBytes < denseBytes) {
+        const vals = floatBytes(rep.values, valDt);
+        const idx = new BigInt64Array(nnz);
+        for (let i = 0, k = 0; i < count; i++) if (rep.mask[i]) idx[k++] = BigInt(i);
+        const sp: Part[] = [
+          ...lenFieldParts(1, tensorPayload(r.name, valDt, [nnz], vals)),
+          ...lenFieldParts(2, tensorPayload(`${r.name}_indices`, DT.INT64, [nnz], new Uint8Array(idx.buffer))),
+          ...rep.shape.map((d) => encodeVarintField(3, d)),
+        ];
+        plan.newSparse.push(sp);
+        return `${r.name}: sparse_initializer (${nnz} of ${count} values, ${sparseBytes} bytes instead of ${denseBytes}; onnxruntime densifies it at load)`;
+      }
+      writeDense(c, dense, rep.shape, valDt, r.name, outDt);
+      const why = env.ir < 6 ? `IR ${env.ir} has no sparse_initializer` : g.parent ? 'it lives in a subgraph' : `COO with int64 indices would take ${sparseBytes} bytes against ${denseBytes} dense`;
+      return `${r.name}: pruned weight written dense (${why}); the zeros only pay off after zip/gzip`;
+    }
+    default:
+      throw new ShrinkrayError('invalid-option', `${env.file}: ${r.name}: representation ${rep.kind} cannot be written to ONNX`, env.file);
+  }
+}
+
+function writeDense(c: Chain, values: Float32Array, shape: number[], storeDt: number, out: string, outDt: number): void {
+  if (storeDt === DT.FLOAT16 && outDt !== DT.FLOAT16) {
+    emitFp16(c, values, shape, out, outDt);
+    return;
+  }
+  // same type as the consumers read: a plain initializer under the weight's own name
+  c.inits.push({ name: out, dt: outDt, dims: shape, data: floatBytes(values, outDt === DT.FLOAT16 ? DT.FLOAT16 : DT.FLOAT) });
+}
+
+function needsRewrite(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal): boolean {
+  for (const x of allGraphs(g)) {
+    if (plans.has(x)) return true;
+    for (const s of internal.sources.get(x)!.values()) {
+      if ((s.kind === 'init' || s.kind === 'const') && s.ref.external) return true;
+    }
+  }
+  return false;
+}
+
+/** A TensorProto with external data rewritten to carry raw_data inline (read lazily, in pieces). */
+function inlineTensor(wire: Uint8Array, s: TensorSource): Part[] {
+  const ref = s.kind === 'init' || s.kind === 'const' ? s.ref : undefined;
+  if (!ref?.external) return [wire];
+  const ext = ref.external;
+  const parts: Part[] = [];
+  for (const f of readFields(wire)) {
+    if (f.no === 13 || f.no === 14 || f.no === 9) continue;
+    parts.push(wire.subarray(f.start, f.end));
+  }
+  parts.push(...lenFieldParts(9, [rangePart((o, l) => ext.src.read(o, l), ext.offset, ext.length)]));
+  return parts;
+}
+
+function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal): Part[] {
+  if (!needsRewrite(g, plans, internal)) return [g.bytes];
+  const plan = plans.get(g) ?? emptyPlan();
+  const srcs = internal.sources.get(g)!;
+  const inits = g.decoded.initializer ?? [];
+  const inputs = g.decoded.input ?? [];
+  const out: Part[] = [];
+  let nodeK = 0;
+  let initK = 0;
+  let sparseK = 0;
+  let inputK = 0;
+  let frontDone = false;
+  const front = () => {
+    if (frontDone) return;
+    frontDone = true;
+    for (const n of plan.insert.get(-1) ?? []) out.push(...lenFieldParts(1, [n]));
+  };
+  for (const f of g.fields) {
+    const whole = g.bytes.subarray(f.start, f.end);
+    const payload = g.bytes.subarray(f.dataStart, f.dataEnd);
+    switch (f.no) {
+      case 1: {
+        const k = nodeK++;
+        front();
+        for (const n of plan.insert.get(k) ?? []) out.push(...lenFieldParts(1, [n]));
+        if (plan.removeNodes.has(k)) break;
+        const subs = g.subgraphs.get(k);
+        if (subs && subs.some((s) => needsRewrite(s.graph, plans, internal))) out.push(...lenFieldParts(1, rewriteNode(payload, k, g, plans, internal)));
+        else {
+          const node = g.decoded.node![k];
+          const s = node.op_type === 'Constant' ? srcs.get(node.output?.[0] ?? '') : undefined;
+          if (s && (s.kind === 'const') && s.ref.external) {
+            throw new ShrinkrayError('unsupported-model', `${internal.modelPath}: Constant ${s.ref.name} keeps its value in external data; inlining it is not supported`, internal.modelPath);
+          }
+          out.push(whole);
+        }
+        break;
+      }
+      case 5: {
+        const k = initK++;
+        if (plan.removeInit.has(k)) break;
+        const s = srcs.get(inits[k].name ?? '');
+        out.push(...(s ? lenFieldParts(5, inlineTensor(payload, s)) : [whole]));
+        break;
+      }
+      case 15: {
+        const k = sparseK++;
+        if (!plan.removeSparse.has(k)) out.push(whole);
+        break;
+      }
+      case 11: {
+        const k = inputK++;
+        if (!plan.removeInputs.has(inputs[k]?.name ?? '')) out.push(whole);
+        break;
+      }
+      default:
+        out.push(whole);
+    }
+  }
+  front();
+  for (const t of plan.newInits) out.push(...lenFieldParts(5, t));
+  for (const t of plan.newSparse) out.push(...lenFieldParts(15, t));
+  for (const v of plan.newInputs) out.push(...lenFieldParts(11, [v]));
+  return out;
+}
+
+function rewriteNode(nodeBytes: Uint8Array, k: number, g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal): Part[] {
+  const subs = g.subgraphs.get(k) ?? [];
+  const out: Part[] = [];
+  let attrK = 0;
+  for (const f of readFields(nodeBytes)) {
+    if (f.no !== 5) {
+      out.push(nodeBytes.subarray(f.start, f.end));
+      continue;
+    }
+    const j = attrK++;
+    const mine = subs.filter((s) => s.attrIndex === j);
+    if (!mine.length) {
+      out.push(nodeBytes.subarray(f.start, f.end));
+      continue;
+    }
+    const ab = nodeBytes.subarray(f.dataStart, f.dataEnd);
+    const parts: Part[] = [];
+    let gk = 0;
+    for (const af of readFields(ab)) {
+      if (af.no === 6) {
+        const s = mine.find((x) => x.slot.kind === 'g')!;
+        parts.push(...lenFieldParts(6, rewriteGraph(s.graph, plans, internal)));
+      } else if (af.no === 11) {
+        const kk = gk++;
+        const s = mine.find((x) => x.slot.kind === 'graphs' && x.slot.k === kk)!;
+        parts.push(...lenFieldParts(11, rewriteGraph(s.graph, plans, internal)));
+      } else parts.push(ab.subarray(af.start, af.end));
+    }
+    out.push(...lenFieldParts(5, parts));
+  }
+  return out;
+}
+
+/** Decompressed float values of a representation (what the written chain computes). */
+export function reprToFloat(rep: Compressed): Float32Array {
+  switch (rep.kind) {
+    case 'dense':
+      return rep.values;
+    case 'affine':
+      return affineToFloat(rep);
+    case 'lut':
+      return lutToFloat(rep);
+    case 'sparse':
+      return sparseToFloat(rep);
+    default:
+      throw new Error(`no ONNX form for ${rep.kind}`);
+  }
+}
