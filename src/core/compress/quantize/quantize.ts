@@ -3,6 +3,8 @@
  * every intermediate is rounded to the weight dtype (fp16 via float32, as numpy's half ufuncs do), and the
  * integer rounding is round-half-to-even. A fast path skips the exact fp16 rounding of w/scale when the
  * quotient is far from a .5 tie, where it cannot change the integer.
+ * Faithful quirk: in `linear` mode the zero point's fp16 products (qmax * min) overflow to ±inf once
+ * |w| · 255 ≥ 65504, and the zero point then clips to qmin / qmax, exactly as numpy does in coremltools.
  */
 import { F16_TABLE } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
