@@ -1,7 +1,7 @@
 /** Test helpers (Node only, imported by *.test.ts): load a fixture and compare it to a golden inspect JSON. */
 import { createHash } from 'node:crypto';
-import type { LoadedModel } from '../../model/types';
-import type { CoreMLInternal } from './index';
+import type { LoadedModel } from '../../src/core/model/types';
+import type { CoreMLInternal } from '../../src/core/formats/coreml/index';
 
 export interface GoldenWeight {
   name: string;

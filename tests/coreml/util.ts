@@ -1,9 +1,9 @@
 /** Test helpers shared by the Core ML tests (Node only). */
-import { memoryTree, type FileTree } from '../../io/source';
-import { outputBytes, type LoadedModel, type WrittenModel } from '../../model/types';
-import { pathTree } from '../../../node/fs-tree';
-import { detectFormat } from '../detect';
-import { loadCoreML } from './index';
+import { memoryTree, type FileTree } from '../../src/core/io/source';
+import { outputBytes, type LoadedModel, type WrittenModel } from '../../src/core/model/types';
+import { pathTree } from '../../src/node/fs-tree';
+import { detectFormat } from '../../src/core/formats/detect';
+import { loadCoreML } from '../../src/core/formats/coreml/index';
 
 export async function loadTree(t: FileTree): Promise<LoadedModel> {
   return loadCoreML(t, await detectFormat(t));

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { fixture, readJson } from '../../../../tests/fixtures';
 import { runPlan } from '../../engine';
 import { jointPlan, opConfigFromDict } from '../../plan';
-import { compareToGolden, opSequence, storageDiffs, type GoldenWeight } from './golden';
-import { loadPath, reload } from './testutil';
+import { compareToGolden, opSequence, storageDiffs, type GoldenWeight } from '../../../../tests/coreml/golden';
+import { loadPath, reload } from '../../../../tests/coreml/util';
 import { writeCoreML } from './write';
 
 interface Cfg {

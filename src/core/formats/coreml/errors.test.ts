@@ -4,7 +4,7 @@ import { fixture } from '../../../../tests/fixtures';
 import { isShrinkrayError } from '../../errors';
 import { memoryTree } from '../../io/source';
 import { pathTree } from '../../../node/fs-tree';
-import { loadPath, loadTree } from './testutil';
+import { loadPath, loadTree } from '../../../../tests/coreml/util';
 
 async function failure(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {

@@ -1,8 +1,8 @@
 import { readdirSync, existsSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixture, readJson } from '../../../../tests/fixtures';
-import { compareToGolden, storageDiffs, type GoldenWeight } from './golden';
-import { loadPath } from './testutil';
+import { compareToGolden, storageDiffs, type GoldenWeight } from '../../../../tests/coreml/golden';
+import { loadPath } from '../../../../tests/coreml/util';
 
 interface GoldenJson {
   path: string;

@@ -8,8 +8,8 @@ import { pathTree } from '../../../node/fs-tree';
 import { concatBytes, encodeLenField, encodeVarintField, readFields } from '../../proto/wire';
 import { roundF16 } from '../../tensor/fp16';
 import { buildMLProgram } from './build';
-import { sha256f32 } from './golden';
-import { loadPath, loadTree, reload, writtenTree } from './testutil';
+import { sha256f32 } from '../../../../tests/coreml/golden';
+import { loadPath, loadTree, reload, writtenTree } from '../../../../tests/coreml/util';
 import { writeCoreML } from './write';
 
 const MODEL = 'Data/com.apple.CoreML/model.mlmodel';

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { fixture, readJson } from '../../../../tests/fixtures';
 import type { CompressionPlan, WeightResult } from '../../compress/types';
 import { outputBytes, type LoadedModel } from '../../model/types';
-import { compareToGolden, opSequence, sha256f32, storageDiffs, type GoldenWeight } from './golden';
-import { loadPath, reload, writtenTree } from './testutil';
+import { compareToGolden, opSequence, sha256f32, storageDiffs, type GoldenWeight } from '../../../../tests/coreml/golden';
+import { loadPath, reload, writtenTree } from '../../../../tests/coreml/util';
 import { writeCoreML } from './write';
 
 const plan = (target: CompressionPlan['target']): { plan: CompressionPlan } => ({ plan: { target, steps: [] } });

@@ -4,7 +4,8 @@
  */
 import { ShrinkrayError } from '../../../errors';
 import { readFields, encodeLenField, encodeVarintField, concatBytes } from '../../../proto/wire';
-import { packMSB, unpackMSB, packedBytes } from '../../../tensor/pack';
+import { packedBytes } from '../../../tensor/pack';
+import { packMSBFast, unpackMSBFast } from './msb';
 import { f16View, f16ArrayToF32, f32ArrayToF16 } from '../../../tensor/fp16';
 import type { Compressed } from '../../../compress/types';
 import { nnType } from './schema';
@@ -156,7 +157,7 @@ export function quantCodes(root: Uint8Array, wp: WPInfo, count: number, where: s
       file,
     );
   }
-  return unpackMSB(bytes, nbits, count);
+  return unpackMSBFast(bytes, nbits, count);
 }
 
 /**
@@ -247,7 +248,7 @@ export function encodeWeightParams(repr: Compressed, old: Uint8Array, where: str
       if (!(repr.nbits >= 1 && repr.nbits <= 8)) bad(`linear quantization needs 1-8 bits, got ${repr.nbits}`);
       if (repr.data.length !== count) bad(`${repr.data.length} codes for shape [${repr.shape.join(', ')}]`);
       if (repr.scale.length !== repr.bias.length) bad('scale and bias lengths differ');
-      parts.push(encodeLenField(30, repr.nbits === 8 ? repr.data.subarray(0, count) : packMSB(repr.data, repr.nbits, count)));
+      parts.push(encodeLenField(30, repr.nbits === 8 ? repr.data.subarray(0, count) : packMSBFast(repr.data, repr.nbits, count)));
       const lin = concatBytes([packedFloats(1, repr.scale), packedFloats(2, repr.bias)]);
       parts.push(encodeLenField(40, concatBytes([encodeVarintField(1, repr.nbits), encodeLenField(101, lin)])));
       break;
@@ -258,7 +259,7 @@ export function encodeWeightParams(repr: Compressed, old: Uint8Array, where: str
       if (repr.lutQuant) bad('a quantized lookup table is not possible');
       if (repr.perChannelScale) bad('a per-channel scale after the lookup table is not possible');
       if (repr.indices.length !== count) bad(`${repr.indices.length} indices for shape [${repr.shape.join(', ')}]`);
-      parts.push(encodeLenField(30, repr.nbits === 8 ? repr.indices.subarray(0, count) : packMSB(repr.indices, repr.nbits, count)));
+      parts.push(encodeLenField(30, repr.nbits === 8 ? repr.indices.subarray(0, count) : packMSBFast(repr.indices, repr.nbits, count)));
       const lut = encodeLenField(102, packedFloats(1, Float32Array.from(repr.lut)));
       parts.push(encodeLenField(40, concatBytes([encodeVarintField(1, repr.nbits), lut])));
       break;

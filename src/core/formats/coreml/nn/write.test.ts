@@ -9,6 +9,7 @@ import { compressNN } from '../../../compress/nn';
 import type { Compressed, NNQuantizeConfig, WeightResult } from '../../../compress/types';
 import { readFields, spliceFields, encodeLenField, encodeVarintField, concatBytes } from '../../../proto/wire';
 import { packMSB, unpackMSB } from '../../../tensor/pack';
+import { packMSBFast, unpackMSBFast } from './msb';
 import { isShrinkrayError } from '../../../errors';
 
 const configs = readJson('golden', 'configs.json').configs;
@@ -221,6 +222,9 @@ describe('MSB-first rawValue packing', () => {
     expect(Array.from(packMSB([1, 2, 3], 4))).toEqual([0x12, 0x30]);
     expect(Array.from(packMSB([1, 2, 3, 4, 5], 3))).toEqual([0x29, 0xca]);
     expect(Array.from(packMSB([1], 1))).toEqual([0x80]);
+    expect(Array.from(packMSBFast([1, 2, 3], 4))).toEqual([0x12, 0x30]);
+    expect(Array.from(packMSBFast([1, 2, 3, 4, 5], 3))).toEqual([0x29, 0xca]);
+    expect(Array.from(packMSBFast([], 3))).toEqual([0]);
   });
 
   it('round-trips through a WeightParams for every bit width (property)', () => {
@@ -233,6 +237,9 @@ describe('MSB-first rawValue packing', () => {
           const it = s[Symbol.iterator]();
           const codes = Uint8Array.from({ length: n }, () => it.next().value % (1 << nbits));
           expect(unpackMSB(packMSB(codes, nbits), nbits, n)).toEqual(codes);
+          // the accumulator packer used by the writer gives the same bytes as the reference one
+          expect(packMSBFast(codes, nbits)).toEqual(packMSB(codes, nbits));
+          expect(unpackMSBFast(packMSB(codes, nbits), nbits, n)).toEqual(codes);
           const repr: Compressed = {
             kind: 'nnlinear',
             dtype: 'fp32',
