@@ -166,3 +166,26 @@ describe('buildMLProgram', () => {
     }
   });
 });
+
+describe('package contents around the model', () => {
+  it('keeps extra package files and adds a weights item to a manifest that lacks one', async () => {
+    const t = pathTree(fixture('synthetic/base_ios16.mlpackage'));
+    const files: Record<string, Uint8Array> = {};
+    for (const p of t.paths()) files[p] = read('synthetic/base_ios16.mlpackage', p);
+    const m = JSON.parse(new TextDecoder().decode(files['Manifest.json']));
+    for (const [k, e] of Object.entries<{ path: string }>(m.itemInfoEntries)) if (e.path.endsWith('/weights')) delete m.itemInfoEntries[k];
+    files['Manifest.json'] = new TextEncoder().encode(JSON.stringify(m));
+    files['Data/com.apple.CoreML/FeatureDescriptions.json'] = new TextEncoder().encode('{"x":"input"}');
+    const base = await loadTree(memoryTree('Extra.mlpackage', files));
+    const out = await writeCoreML(base, new Map(), { plan: { target: 'iOS16', steps: [] } });
+    const ot = await writtenTree(out);
+    const extra = ot.get('Data/com.apple.CoreML/FeatureDescriptions.json')!;
+    expect(new TextDecoder().decode(await extra.read(0, extra.size))).toBe('{"x":"input"}');
+    const man = JSON.parse(new TextDecoder().decode(await ot.get('Manifest.json')!.read(0, ot.get('Manifest.json')!.size)));
+    expect(man.rootModelIdentifier).toBe(m.rootModelIdentifier);
+    const items = Object.values<{ path: string; name: string }>(man.itemInfoEntries);
+    expect(items.map((e) => e.path).sort()).toEqual(['com.apple.CoreML/model.mlmodel', 'com.apple.CoreML/weights']);
+    expect((await reload(out)).weights.length).toBe(10);
+  });
+});
+
