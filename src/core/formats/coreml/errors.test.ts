@@ -137,3 +137,38 @@ describe('more failures, each named precisely', () => {
     expect(f.message).toMatch(/model\.mlmodel: not a Core ML model: protobuf decode failed \(field 502 at byte \d+ runs past the end/);
   });
 });
+
+describe('corrupted packages never crash with anything but a ShrinkrayError', () => {
+  it('300 random corruptions of model.mlmodel and weight.bin', async () => {
+    const base = pkg(() => {});
+    const orig: Record<string, Uint8Array> = {};
+    for (const p of base.paths()) orig[p] = await base.get(p)!.read(0, base.get(p)!.size);
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const seen = new Set<string>();
+    for (let it = 0; it < 300; it++) {
+      const target = it % 3 === 0 ? W : 'Data/com.apple.CoreML/model.mlmodel';
+      const b = orig[target].slice();
+      for (let k = 0, n = 1 + rnd(4); k < n; k++) b[rnd(target === W ? 4096 : b.length)] = rnd(256);
+      const files = { ...orig, [target]: it % 7 === 0 ? b.slice(0, rnd(b.length)) : b };
+      try {
+        const m = await loadTree(memoryTree('fuzz.mlpackage', files));
+        for (const w of m.weights) {
+          await m.readFloat32(w.id);
+          await m.readRepr(w.id);
+        }
+        seen.add('ok');
+      } catch (e) {
+        if (!isShrinkrayError(e)) throw new Error(`iteration ${it}: ${(e as Error).stack}`);
+        seen.add(e.code);
+      }
+    }
+    // the corruptions reach the decoder, the blob checks and the happy path
+    expect(seen.has('protobuf-decode')).toBe(true);
+    expect(seen.has('blob-header') || seen.has('blob-truncated')).toBe(true);
+    expect(seen.has('ok')).toBe(true);
+  });
+});

@@ -91,7 +91,13 @@ function parseNode(bytes: Uint8Array, scope: string, file: string, depth: number
     } catch (e) {
       throw decodeError(file, e, 'ML program protobuf decode failed');
     }
-    node.program = { prog, index: indexProgram(prog) };
+    let index: ProgramIndex;
+    try {
+      index = indexProgram(prog);
+    } catch (e) {
+      throw new ShrinkrayError('not-a-model', `${file}: invalid ML program: ${(e as Error).message}`, file);
+    }
+    node.program = { prog, index };
   } else if (NN_FIELDS.has(typeF.no)) {
     node.nn = readNeuralNetwork(payload, scope, file);
   } else if (PIPE_FIELDS.has(typeF.no)) {
@@ -294,7 +300,12 @@ export async function loadCoreML(tree: FileTree, found: Detected): Promise<Loade
     async readRepr(id): Promise<Compressed> {
       const e = entry(id);
       if (e.kind === 'nn') return e.node.nn!.readRepr(id);
-      return chainRepr(e.w, readRaw, () => decompress(e));
+      try {
+        return await chainRepr(e.w, readRaw, () => decompress(e));
+      } catch (err) {
+        if (err instanceof ShrinkrayError) throw err;
+        throw new ShrinkrayError('internal', `${file}: cannot read the stored form of ${e.w.name}: ${(err as Error).message}`, file);
+      }
     },
   };
 }

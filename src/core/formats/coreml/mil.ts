@@ -5,6 +5,7 @@
  */
 import type { Consumer } from '../../model/types';
 import type { PBlock, POperation, PProgram, PValue } from './schema';
+import { BY_NAME } from './dtypes';
 import { dimsOf, dtypeOf, immediateRaw, prod } from './values';
 
 /** A tensor stored in the program: immediate bytes (blob layout) or a blob reference. */
@@ -59,7 +60,7 @@ export function opName(o: POperation): string {
 export function storedValue(v: PValue): StoredValue | undefined {
   const dtype = dtypeOf(v.type);
   const shape = dimsOf(v.type);
-  if (!dtype || !shape || shape.some((d) => d < 0)) return undefined;
+  if (!dtype || !shape || shape.some((d) => d < 0) || !BY_NAME.has(dtype)) return undefined;
   const count = prod(shape);
   if (v.blobFileValue) {
     const off = v.blobFileValue.offset;
