@@ -187,4 +187,22 @@ describe('writer: targets, spec and opset', () => {
       /the result for linear1_weight_to_fp16 is fp32 \[256,64\], but the weight is fp16 \[256,64\]/,
     );
   });
+
+  it('replaces existing constexpr chains (decompressing a joint model back to consts, like decompress_weights)', async () => {
+    const m = await loadPath(fixture('golden/base_ios18/joint-prune50-pal4.mlpackage'));
+    const results = new Map<string, WeightResult>();
+    for (const w of m.weights.filter((x) => x.compression)) {
+      results.set(w.id, result(w.id, { kind: 'dense', dtype: 'fp16', shape: w.shape, values: await m.readFloat32(w.id) }));
+    }
+    expect(results.size).toBe(4);
+    const out = await reload(await writeCoreML(m, results, plan('iOS18')));
+    expect(opSequence(out).filter((t) => t.startsWith('constexpr_'))).toEqual([]);
+    for (const w of m.weights) {
+      const o = out.weights.find((x) => x.name === w.baseName)!;
+      expect(o.opType).toBe('const');
+      expect(o.consumers).toEqual(w.consumers);
+      expect(sha256f32(await out.readFloat32(o.id))).toBe(sha256f32(await m.readFloat32(w.id)));
+    }
+  });
 });
+
