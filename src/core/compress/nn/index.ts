@@ -187,9 +187,9 @@ function linear(w: Float32Array, shape: number[], axis: number, nbits: number, s
       const b = bias64[c];
       const m = mul[c];
       for (let k = 0; k < inner; k++, i++) {
-        let q: number;
-        if (symmetric) q = m === 0 ? 0 : rhe((w[i] - b) / m);
-        else q = rhe((w[i] - b) * m);
+        const x = symmetric ? (m === 0 ? 0 : (w[i] - b) / m) : (w[i] - b) * m;
+        let q = Math.round(x); // half up; numpy rounds half to even
+        if (q - x === 0.5 && q & 1) q--;
         data[i] = q < 0 ? 0 : q > qmax ? qmax : q;
       }
     }

@@ -12,9 +12,36 @@ import type { Compressed } from '../types';
 import { kmeans1d } from '../palettize/kmeans1d';
 import { lutRepr } from './repr';
 
+/** `w` sorted ascending (a radix sort on the float bits for big tensors: Array.prototype.sort takes seconds). */
+export function sortedFloats(w: Float32Array): Float32Array {
+  const n = w.length;
+  if (n < 4096) return Float32Array.from(w).sort();
+  const bits = new Uint32Array(w.buffer, w.byteOffset, n);
+  let a = new Uint32Array(n);
+  let b = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = bits[i];
+    a[i] = x & 0x80000000 ? ~x >>> 0 : (x | 0x80000000) >>> 0; // order-preserving key
+  }
+  for (let shift = 0; shift < 32; shift += 16) {
+    const count = new Uint32Array(65537);
+    for (let i = 0; i < n; i++) count[((a[i] >>> shift) & 0xffff) + 1]++;
+    for (let d = 0; d < 65536; d++) count[d + 1] += count[d];
+    for (let i = 0; i < n; i++) b[count[(a[i] >>> shift) & 0xffff]++] = a[i];
+    const t = a;
+    a = b;
+    b = t;
+  }
+  for (let i = 0; i < n; i++) {
+    const k = a[i];
+    a[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  }
+  return new Float32Array(a.buffer, 0, n);
+}
+
 /** Sorted distinct values of `w` with their counts. */
 export function histogram(w: Float32Array): { xs: Float64Array; ws: Float64Array } {
-  const sorted = Float32Array.from(w).sort();
+  const sorted = sortedFloats(w);
   let n = 0;
   const xs = new Float64Array(sorted.length);
   const ws = new Float64Array(sorted.length);
@@ -94,26 +121,20 @@ export function kmeansLut(w: Float32Array, shape: number[], nbits: number): Comp
   const K = centers.length;
   const lut = new Float32Array(k); // entries past K stay 0, as coremltools leaves them
   for (let c = 0; c < K; c++) lut[c] = centers[c];
-  // each distinct value → the nearest stored (float32) centre; centres ascend, so one merge pass
-  const code = new Uint8Array(xs.length);
-  let c = 0;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i];
-    while (c + 1 < K && Math.abs(lut[c + 1] - x) < Math.abs(lut[c] - x)) c++;
-    code[i] = c;
-  }
+  // each value → the nearest stored (float32) centre, the lower one on a tie: count the midpoints below it
+  const mids = new Float64Array(Math.max(0, K - 1));
+  for (let c = 0; c + 1 < K; c++) mids[c] = (lut[c] + lut[c + 1]) / 2;
   const indices = new Uint8Array(w.length);
-  for (let i = 0; i < w.length; i++) indices[i] = code[lowerBound(xs, w[i])];
-  return lutRepr(shape, nbits, indices, lut);
-}
-
-function lowerBound(xs: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = xs.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < v) lo = mid + 1;
-    else hi = mid;
+  for (let i = 0; i < w.length; i++) {
+    const x = w[i];
+    let lo = 0;
+    let hi = mids.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (x > mids[m]) lo = m + 1;
+      else hi = m;
+    }
+    indices[i] = lo;
   }
-  return lo;
+  return lutRepr(shape, nbits, indices, lut);
 }
