@@ -4,7 +4,7 @@ import { readJson } from '../../../../tests/fixtures';
 import { loadNN, sha256f32, sse } from '../../../../tests/nn/helpers';
 import { readNeuralNetwork } from '../../formats/coreml/nn/read';
 import { compressNN, nnSelect, toNNConfig, rhe, nnLinearToFloat32 } from './index';
-import { histogram, kmeansCenters } from './kmeans';
+import { histogram, kmeansCenters, sortedFloats } from './kmeans';
 import { kmeans1d, sseNearest } from '../palettize/kmeans1d';
 import type { Compressed, NNQuantizeConfig } from '../types';
 import type { WeightInfo } from '../../model/types';
@@ -168,6 +168,18 @@ describe('compressNN details', () => {
       expect(grouped).toBeGreaterThanOrEqual(exact * (1 - 1e-12));
       expect(grouped).toBeLessThanOrEqual(exact * (1 + 1e-4));
     }
+  });
+
+  it('radix sort of float32 values agrees with a comparison sort (negatives, -0, subnormals, infinities)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ noNaN: true }), { minLength: 4096, maxLength: 6000 }), (vals) => {
+        const v = Float32Array.from(vals);
+        const ref = Float32Array.from(v).sort();
+        const got = sortedFloats(v);
+        return got.length === ref.length && got.every((x, i) => Object.is(x, ref[i]));
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('property: linear n-bit error is at most half a step per channel; codes fit in n bits', () => {
