@@ -139,3 +139,17 @@ describe('Core ML reader: every real and synthetic model loads', () => {
     });
   }
 });
+
+describe('model description for display', () => {
+  it('reads inputs, outputs and coremltools metadata', async () => {
+    const { coremlDescription } = await import('./description');
+    const m = await loadPath(fixture('synthetic/base_ios16.mlpackage'));
+    const d = coremlDescription(m)!;
+    expect(d.inputs.map((i) => i.name)).toEqual(['x']);
+    expect(d.inputs[0].type).toMatch(/^multiArray fp32 \[1,3,32,32\]$/);
+    expect(d.outputs.length).toBe(1);
+    expect(Object.keys(d.metadata.userDefined)).toContain('com.github.apple.coremltools.version');
+    const nn = await loadPath(fixture('real/coreml/MNIST_CNN.mlmodel'));
+    expect(coremlDescription(nn)!.inputs.length).toBeGreaterThan(0);
+  });
+});
