@@ -326,3 +326,15 @@ export interface ModelP {
   graph?: GraphP;
   functions?: unknown[];
 }
+
+/** int64 / uint64 field values as exact BigInts (Long objects or numbers). */
+export function big(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  if (v && typeof v === 'object' && 'low' in (v as object)) {
+    const l = v as { low: number; high: number; unsigned: boolean };
+    const x = (BigInt(l.high >>> 0) << 32n) | BigInt(l.low >>> 0);
+    return l.unsigned ? x : BigInt.asIntN(64, x);
+  }
+  return BigInt(String(v ?? 0));
+}

@@ -4,7 +4,7 @@ import type { ByteSource, FileTree } from '../../io/source';
 import type { WeightLocation } from '../../model/types';
 import { readFields } from '../../proto/wire';
 import { DT, dtypeBits, dtypeName, isKnownDtype, rawBytes } from './dtypes';
-import { num, type TensorP } from './schema';
+import { big, num, type TensorP } from './schema';
 
 export interface ExternalRef {
   file: string;
@@ -161,7 +161,7 @@ export async function readRaw(ref: TensorRef): Promise<Uint8Array> {
     case DT.INT64: {
       const a = t.int64_data ?? [];
       if (a.length !== count) throw fail('int64_data', a.length, count);
-      for (let i = 0; i < count; i++) dv.setBigInt64(i * 8, BigInt(num(a[i])), true);
+      for (let i = 0; i < count; i++) dv.setBigInt64(i * 8, BigInt.asIntN(64, big(a[i])), true);
       return out;
     }
     case DT.UINT32:
@@ -170,7 +170,7 @@ export async function readRaw(ref: TensorRef): Promise<Uint8Array> {
       if (a.length !== count) throw fail('uint64_data', a.length, count);
       for (let i = 0; i < count; i++) {
         if (dt === DT.UINT32) dv.setUint32(i * 4, num(a[i]), true);
-        else dv.setBigUint64(i * 8, BigInt(num(a[i])), true);
+        else dv.setBigUint64(i * 8, BigInt.asUintN(64, big(a[i])), true);
       }
       return out;
     }

@@ -1,0 +1,62 @@
+/** Helpers shared by the ONNX tests (no runtime code depends on this file). */
+import type { Compressed, WeightResult } from '../../compress/types';
+import type { FileTree } from '../../io/source';
+import type { LoadedModel } from '../../model/types';
+import { F16_TABLE, roundF16 } from '../../tensor/fp16';
+import { loadOnnx } from './index';
+import { reprToFloat } from './write';
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** SNR in dB of `test` against `ref` (Infinity when equal). */
+export function snrDb(ref: ArrayLike<number>, test: ArrayLike<number>): number {
+  let s = 0;
+  let e = 0;
+  for (let i = 0; i < ref.length; i++) {
+    s += ref[i] * ref[i];
+    const d = ref[i] - test[i];
+    e += d * d;
+  }
+  if (e === 0) return Infinity;
+  return 10 * Math.log10(s / e);
+}
+
+export function asFloats(data: unknown, type: string): Float32Array {
+  if (type === 'float16') {
+    const u = data as Uint16Array;
+    const out = new Float32Array(u.length);
+    for (let i = 0; i < u.length; i++) out[i] = F16_TABLE[u[i]];
+    return out;
+  }
+  return Float32Array.from(data as ArrayLike<number>);
+}
+
+export async function loadTree(tree: FileTree, path: string): Promise<LoadedModel> {
+  const main = tree.get(path);
+  if (!main) throw new Error(`${path} not in tree`);
+  return loadOnnx(tree, { format: 'onnx', tree, main });
+}
+
+/** The decompressed values of every compressed weight, as plain dense results of the weight's own dtype. */
+export function denseEquivalent(model: LoadedModel, results: Map<string, WeightResult>): Map<string, WeightResult> {
+  const out = new Map<string, WeightResult>();
+  for (const [id, r] of results) {
+    if (r.status !== 'compressed' || !r.repr) continue;
+    const w = model.weights.find((x) => x.id === id)!;
+    const values = reprToFloat(r.repr);
+    const dtype = w.dtype === 'fp16' ? 'fp16' : 'fp32';
+    if (dtype === 'fp16') for (let i = 0; i < values.length; i++) values[i] = roundF16(values[i]);
+    const repr: Compressed = { kind: 'dense', dtype, shape: w.shape, values };
+    out.set(id, { ...r, repr });
+  }
+  return out;
+}
