@@ -7,6 +7,9 @@ import { fixture } from '../../../../../tests/fixtures';
 import { readNeuralNetwork } from './read';
 import { readFields, encodeLenField, encodeVarintField, concatBytes } from '../../../proto/wire';
 import { nnType } from './schema';
+import { rewriteNeuralNetwork } from './write';
+import { compressNN } from '../../../compress/nn';
+import type { WeightResult } from '../../../compress/types';
 import { loadModel } from '../../index';
 import { memoryTree } from '../../../io/source';
 
@@ -178,5 +181,33 @@ describe('fuseTree', () => {
     expect((await fuseTree(base)).tree).toBe(base);
     const pkg = pathTree(fixture('synthetic', 'base_ios16.mlpackage'));
     expect((await fuseTree(pkg)).tree).toBe(pkg);
+  });
+});
+
+describe('fusion then quantization (what quantize_weights does for nbits < 16)', () => {
+  it('PoseEstimation: fused, 8-bit linear, rewritten, read back: every weight within half a step of the fused value', () => {
+    const { nn } = loadNN('real', 'coreml', 'PoseEstimation_CPM.mlmodel');
+    const fused = fuseNeuralNetwork(nn, 'pose').bytes;
+    const r = readNeuralNetwork(fused, 'p', 'pose');
+    const results = new Map<string, WeightResult>();
+    for (const w of r.weights) {
+      const repr = compressNN(r.readDense(w.id), w, { type: 'NNQuantizeConfig', nbits: 8, quantization_mode: 'linear' });
+      results.set(w.id, { id: w.id, status: 'compressed', repr, label: '', bytesBefore: 0, bytesAfter: 0, mse: 0, snrDb: 0, maxAbsErr: 0, sparsity: 0, distinct: 0, bitsPerWeight: 0 });
+    }
+    const out = rewriteNeuralNetwork(fused, 'p', results);
+    expect(out.minSpec).toBe(3);
+    const back = readNeuralNetwork(out.bytes, 'p', 'pose-q8');
+    expect(back.weights.length).toBe(145 + 93);
+    for (const w of back.weights) {
+      expect(w.dtype).toBe('linearQuantization');
+      const a = r.readFloat32(w.id);
+      const b = back.readFloat32(w.id);
+      const repr = results.get(w.id)!.repr!;
+      if (repr.kind !== 'nnlinear') throw new Error(repr.kind);
+      const maxStep = Math.max(...Array.from(repr.scale));
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      expect(worst, w.name).toBeLessThanOrEqual(maxStep / 2 + 1e-6 * (1 + maxStep * 255));
+    }
   });
 });

@@ -126,6 +126,12 @@ describe('hand-built networks', () => {
     expect((err as Error).message).toMatch(/short\.mlmodel: rawValue of layer 'short' \(innerProduct\.weights\) holds 1 bytes/);
   });
 
+  it('names the layer when its parameters are malformed', () => {
+    // a convolution whose parameter message ends inside a field
+    const nn = encodeLenField(1, concatBytes([str(1, 'brokenconv'), encodeLenField(100, Uint8Array.of(0x08, 0x80))]));
+    expect(() => readNeuralNetwork(nn, 's', 'bad.mlmodel')).toThrow(/bad\.mlmodel: layer 'brokenconv' \(convolution\) is malformed/);
+  });
+
   it('names the file when the network message is malformed', () => {
     const bad = Uint8Array.of(0x0a, 0x10, 1, 2);
     expect(() => readNeuralNetwork(bad, 's', 'trunc.mlmodel')).toThrow(/trunc\.mlmodel: neural network message is malformed/);
