@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { F16_TABLE, f32ToF16 } from '../tensor/fp16';
 import type { DenseTensor } from '../model/types';
 import type { AffineRepr, LutRepr, SparseRepr } from './types';
-import { kmeans1d } from './palettize/kmeans1d';
+import { kmeans1d, kmeans1dSmawk, kmeansOptimal } from './palettize/kmeans1d';
 import { palettize } from './palettize/palettize';
 import { palettizerConfig } from './palettize/options';
 import { quantize } from './quantize/quantize';
@@ -83,6 +83,42 @@ describe('k-means 1-D', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('k-means 1-D, larger inputs', () => {
+  it('divide-and-conquer and SMAWK reach the same optimum; the binned+Lloyd path is within 0.1% of it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 300 }), fc.constantFrom(2, 4, 16), (seed, n, k) => {
+        let s = seed;
+        const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647;
+        const xs = Float64Array.from({ length: n }, (_, i) => i * 0.01 + rnd() * 0.005 + (rnd() < 0.1 ? 3 : 0)).sort();
+        const ws = Float64Array.from({ length: n }, () => 1 + Math.floor(rnd() * 9));
+        const a = kmeans1d(xs, ws, k);
+        const b = kmeans1dSmawk(xs, ws, k);
+        expect(b.cost).toBeCloseTo(a.cost, 8);
+        expect(kmeansOptimal(xs, ws, k).cost).toBeLessThanOrEqual(a.cost * 1.001 + 1e-12);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('k-means beyond the exact limit (fp32 tensors)', () => {
+  it('binned DP + Lloyd lands within 1e-6 of the exact optimum on 70,000 distinct values', () => {
+    let s = 12345;
+    const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647;
+    const n = 70000;
+    const xs = Float64Array.from({ length: n }, () => {
+      const u = rnd() || 1e-9;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
+    }).sort();
+    const ws = new Float64Array(n).fill(1);
+    const exact = kmeans1d(xs, ws, 16);
+    const fast = kmeansOptimal(xs, ws, 16);
+    // both costs carry prefix-sum rounding (~1e-11 relative here); the exact optimum cannot be beaten by more
+    expect(fast.cost).toBeGreaterThanOrEqual(exact.cost * (1 - 1e-9));
+    expect(fast.cost).toBeLessThanOrEqual(exact.cost * (1 + 1e-6));
   });
 });
 

@@ -134,3 +134,220 @@ export function sseNearest(xs: Float64Array, ws: Float64Array, centers: ArrayLik
   }
   return s;
 }
+
+/** Exact DP up to this many distinct values; beyond (fp32 tensors), DP on equal-count bins + exact Lloyd. */
+export const EXACT_LIMIT = 65536;
+
+/**
+ * k-means for any number of distinct values: exact when n ≤ EXACT_LIMIT (always the case for fp16 data);
+ * otherwise the optimal partition of EXACT_LIMIT contiguous equal-count bins, refined by Lloyd iterations on
+ * the full sorted data (each O(k log n) with prefix sums) until the partition is stable.
+ */
+export function kmeansOptimal(xs: Float64Array, ws: Float64Array, k: number): KMeans1DResult {
+  const n = xs.length;
+  if (n <= EXACT_LIMIT) return kmeans1d(xs, ws, k);
+  const M = EXACT_LIMIT;
+  const bx = new Float64Array(M);
+  const bw = new Float64Array(M);
+  for (let b = 0; b < M; b++) {
+    const a = Math.floor((b * n) / M);
+    const e = Math.floor(((b + 1) * n) / M);
+    let sw = 0;
+    let sx = 0;
+    for (let i = a; i < e; i++) {
+      sw += ws[i];
+      sx += ws[i] * xs[i];
+    }
+    bw[b] = sw;
+    bx[b] = sx / sw;
+  }
+  const coarse = kmeans1d(bx, bw, k);
+  return lloydSorted(xs, ws, Array.from(coarse.centers));
+}
+
+/** Lloyd iterations on sorted weighted points, with prefix sums: exact assignment by midpoints. */
+export function lloydSorted(xs: Float64Array, ws: Float64Array, init: number[]): KMeans1DResult {
+  const n = xs.length;
+  const K = init.length;
+  const W = new Float64Array(n + 1);
+  const S = new Float64Array(n + 1);
+  const Q = new Float64Array(n + 1);
+  const mean = xs[0];
+  for (let i = 0; i < n; i++) {
+    const x = xs[i] - mean;
+    W[i + 1] = W[i] + ws[i];
+    S[i + 1] = S[i] + ws[i] * x;
+    Q[i + 1] = Q[i] + ws[i] * x * x;
+  }
+  const c = init.map((v) => v - mean);
+  let starts = new Int32Array(K);
+  const firstAbove = (t: number): number => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (xs[mid] - mean <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  for (let it = 0; it < 200; it++) {
+    const ns = new Int32Array(K);
+    for (let t = 1; t < K; t++) ns[t] = firstAbove((c[t - 1] + c[t]) / 2);
+    let same = it > 0;
+    for (let t = 0; t < K; t++) if (ns[t] !== starts[t]) same = false;
+    starts = ns;
+    for (let t = 0; t < K; t++) {
+      const a = starts[t];
+      const e = t + 1 < K ? starts[t + 1] : n;
+      const w = W[e] - W[a];
+      if (w > 0) c[t] = (S[e] - S[a]) / w;
+    }
+    if (same) break;
+  }
+  let cost = 0;
+  for (let t = 0; t < K; t++) {
+    const a = starts[t];
+    const e = t + 1 < K ? starts[t + 1] : n;
+    const w = W[e] - W[a];
+    if (w > 0) cost += Math.max(0, Q[e] - Q[a] - ((S[e] - S[a]) ** 2) / w);
+  }
+  return { centers: Float64Array.from(c, (v) => v + mean), starts, cost };
+}
+
+/**
+ * Optimal 1-D k-means with SMAWK (O(k n)), the algorithm of kmeans1d (Grønlund et al. 2017): for layer c the
+ * matrix M[i][j] = D[c-1][min(i,j) - 1] + cost(min(i,j), i) (rows i: last point, cols j: first point of the
+ * last cluster) is totally monotone, so its row minima come from SMAWK.
+ */
+export function kmeans1dSmawk(xs: Float64Array, ws: Float64Array, k: number): KMeans1DResult {
+  const n = xs.length;
+  if (n === 0) return { centers: new Float64Array(0), starts: new Int32Array(0), cost: 0 };
+  const K = Math.min(k, n);
+  if (K === n) {
+    const starts = new Int32Array(n);
+    for (let i = 0; i < n; i++) starts[i] = i;
+    return { centers: Float64Array.from(xs), starts, cost: 0 };
+  }
+  let tw = 0;
+  let tm = 0;
+  for (let i = 0; i < n; i++) {
+    tw += ws[i];
+    tm += ws[i] * xs[i];
+  }
+  const mean = tm / tw;
+  const W = new Float64Array(n + 1);
+  const S = new Float64Array(n + 1);
+  const Q = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const w = ws[i];
+    const x = xs[i] - mean;
+    W[i + 1] = W[i] + w;
+    S[i + 1] = S[i] + w * x;
+    Q[i + 1] = Q[i] + w * x * x;
+  }
+  // cc(a, b): cost of points a..b inclusive
+  let prev = new Float64Array(n);
+  let cur = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const w = W[i + 1];
+    const s2 = S[i + 1];
+    const c = Q[i + 1] - (s2 * s2) / w;
+    prev[i] = c > 0 ? c : 0;
+  }
+  const small = n <= 65536;
+  const back: (Uint16Array | Int32Array)[] = [];
+  const lookup = (i: number, j: number): number => {
+    const col = j < i ? j : i;
+    const w = W[i + 1] - W[col];
+    const s2 = S[i + 1] - S[col];
+    let c = Q[i + 1] - Q[col] - (s2 * s2) / w;
+    if (c < 0) c = 0;
+    return prev[col - 1] + c;
+  };
+  for (let c = 1; c < K; c++) {
+    const m = n - c;
+    const rows = new Int32Array(m);
+    const cols = new Int32Array(m);
+    for (let t = 0; t < m; t++) rows[t] = cols[t] = c + t;
+    const arg = new Int32Array(n);
+    smawk(rows, cols, lookup, arg);
+    const keep = small ? new Uint16Array(n) : new Int32Array(n);
+    for (let t = c; t < n; t++) {
+      const j = arg[t];
+      keep[t] = j;
+      cur[t] = lookup(t, j);
+    }
+    back.push(keep);
+    const tmp = prev;
+    prev = cur;
+    cur = tmp;
+  }
+  const total = prev[n - 1];
+  const starts = new Int32Array(K);
+  let i = n - 1;
+  for (let c = K - 1; c >= 1; c--) {
+    const j = back[c - 1][i];
+    starts[c] = j;
+    i = j - 1;
+  }
+  starts[0] = 0;
+  const centers = new Float64Array(K);
+  for (let c = 0; c < K; c++) {
+    const a = starts[c];
+    const b = c + 1 < K ? starts[c + 1] : n;
+    let sw = 0;
+    let sx = 0;
+    for (let t = a; t < b; t++) {
+      sw += ws[t];
+      sx += ws[t] * xs[t];
+    }
+    centers[c] = sx / sw;
+  }
+  return { centers, starts, cost: total };
+}
+
+function smawk(rows: Int32Array, cols: Int32Array, lookup: (i: number, j: number) => number, result: Int32Array): void {
+  if (rows.length === 0) return;
+  // REDUCE: keep at most rows.length candidate columns
+  const stack = new Int32Array(Math.min(cols.length, rows.length));
+  let top = 0;
+  for (let t = 0; t < cols.length; t++) {
+    const col = cols[t];
+    while (top > 0) {
+      const r = rows[top - 1];
+      if (lookup(r, stack[top - 1]) <= lookup(r, col)) break;
+      top--;
+    }
+    if (top < rows.length) stack[top++] = col;
+  }
+  const rcols = stack.subarray(0, top);
+  // recurse on odd rows
+  const odd = new Int32Array(rows.length >> 1);
+  for (let t = 1, u = 0; t < rows.length; t += 2, u++) odd[u] = rows[t];
+  smawk(odd, rcols, lookup, result);
+  // INTERPOLATE even rows between their odd neighbours' minima
+  let start = 0;
+  for (let r = 0; r < rows.length; r += 2) {
+    const row = rows[r];
+    let stop = rcols.length - 1;
+    if (r < rows.length - 1) {
+      const target = result[rows[r + 1]];
+      // columns are increasing: find target from start
+      let p = start;
+      while (rcols[p] !== target) p++;
+      stop = p;
+    }
+    let best = rcols[start];
+    let bv = lookup(row, best);
+    for (let c = start + 1; c <= stop; c++) {
+      const v = lookup(row, rcols[c]);
+      if (v < bv) {
+        bv = v;
+        best = rcols[c];
+      }
+    }
+    result[row] = best;
+    start = stop;
+  }
+}

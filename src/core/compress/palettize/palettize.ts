@@ -11,7 +11,7 @@
 import { F16_TABLE } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
 import type { FloatDtype, LutRepr, OpPalettizerConfig, WeightContext } from '../types';
-import { kmeans1d } from './kmeans1d';
+import { kmeansOptimal } from './kmeans1d';
 import { kmeansVectors, uniqueVectors } from './vector';
 import { normAxis, numel, r16, rdt, rdtd, splitAxis } from '../numeric';
 import { PALETTIZE_NBITS } from './options';
@@ -111,7 +111,16 @@ export function palettize(
 
   // ---- scalar path: per group, a weighted histogram of distinct values ----
   const groups: GroupHist[] = [];
-  for (let g = 0; g < G; g++) groups.push(bits ? histF16(bits, L, g, gs, include, elemWeight) : histF32(floats!, L, g, gs, include, elemWeight));
+  const groupElems = outer * gs * inner;
+  for (let g = 0; g < G; g++) {
+    groups.push(
+      bits
+        ? groupElems >= 16384
+          ? histF16(bits, L, g, gs, include, elemWeight)
+          : histF16Small(bits, L, g, gs, include, elemWeight)
+        : histF32(floats!, L, g, gs, include, elemWeight),
+    );
+  }
 
   let nbits = cfg.nbits ?? 0;
   if (cfg.mode === 'unique') {
@@ -133,7 +142,7 @@ export function palettize(
     let entries: number[];
     if (h.xs.length === 0) entries = [];
     else if (cfg.mode === 'kmeans') {
-      const r = kmeans1d(h.xs, h.ws, K);
+      const r = kmeansOptimal(h.xs, h.ws, K);
       entries = Array.from(r.centers, (c) => rdtd(dtype, c));
     } else if (cfg.mode === 'uniform') {
       entries = uniformLut(dtype, h.xs[0], h.xs[h.xs.length - 1], nbits);
@@ -224,28 +233,57 @@ function histF16(bits: Uint16Array, L: Layout, g: number, gs: number, include?: 
 }
 
 function histF32(vals: Float32Array, L: Layout, g: number, gs: number, include?: Uint8Array, ew?: ((i: number) => number) | null): GroupHist {
-  const idx: number[] = [];
-  forGroup(L, g, gs, (i) => {
+  return histOf((fn) => forGroup(L, g, gs, (i) => {
     if (include && !include[i]) return;
-    idx.push(i);
-  });
-  const order = Float64Array.from(idx, (i) => vals[i]);
-  const weights = ew ? Float64Array.from(idx, (i) => ew(i)) : null;
-  let perm: Uint32Array | null = null;
-  if (weights) {
-    perm = Uint32Array.from(idx.keys());
-    perm.sort((a, b) => order[a] - order[b]);
+    fn(vals[i], i);
+  }), ew);
+}
+
+/** fp16 group too small for a 65,536-bin histogram to pay off: sort its values instead. */
+function histF16Small(bits: Uint16Array, L: Layout, g: number, gs: number, include?: Uint8Array, ew?: ((i: number) => number) | null): GroupHist {
+  const tab = F16_TABLE;
+  return histOf((fn) => forGroup(L, g, gs, (i) => {
+    if (include && !include[i]) return;
+    fn(tab[bits[i]], i);
+  }), ew);
+}
+
+/** Distinct sorted values with their (weighted) counts, from a visitor of (value, element index). */
+function histOf(visit: (fn: (v: number, i: number) => void) => void, ew?: ((i: number) => number) | null): GroupHist {
+  let m = 0;
+  visit(() => m++);
+  const v = new Float64Array(m);
+  let j = 0;
+  if (!ew) {
+    visit((x) => (v[j++] = x === 0 ? 0 : x));
+    v.sort();
+    let d = 0;
+    for (let i = 0; i < m; i++) if (i === 0 || v[i] !== v[i - 1]) d++;
+    const xs = new Float64Array(d);
+    const ws = new Float64Array(d);
+    let k = -1;
+    for (let i = 0; i < m; i++) {
+      if (i === 0 || v[i] !== v[i - 1]) xs[++k] = v[i];
+      ws[k]++;
+    }
+    return { xs, ws };
   }
-  const sorted = perm ? Float64Array.from(perm, (p) => order[p]) : order.sort();
+  const w = new Float64Array(m);
+  visit((x, i) => {
+    v[j] = x === 0 ? 0 : x;
+    w[j++] = ew(i);
+  });
+  const perm = new Uint32Array(m);
+  for (let i = 0; i < m; i++) perm[i] = i;
+  perm.sort((a, b) => v[a] - v[b]);
   const xs: number[] = [];
   const ws: number[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const wt = perm ? weights![perm[i]] : 1;
-    const v = sorted[i] === 0 ? 0 : sorted[i];
-    if (xs.length && xs[xs.length - 1] === v) ws[ws.length - 1] += wt;
+  for (let i = 0; i < m; i++) {
+    const x = v[perm[i]];
+    if (xs.length && xs[xs.length - 1] === x) ws[ws.length - 1] += w[perm[i]];
     else {
-      xs.push(v);
-      ws.push(wt);
+      xs.push(x);
+      ws.push(w[perm[i]]);
     }
   }
   return { xs: Float64Array.from(xs), ws: Float64Array.from(ws) };
