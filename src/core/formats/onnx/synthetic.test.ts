@@ -12,20 +12,7 @@ import { DT } from './dtypes';
 import { onnxType } from './schema';
 import { loadTree } from './testkit';
 
-type Obj = Record<string, unknown>;
-
-export function modelBytes(graph: Obj, opset = 13, ir = 7): Uint8Array {
-  return onnxType('ModelProto').encode({ ir_version: ir, producer_name: 'test', opset_import: [{ domain: '', version: opset }], graph }).finish();
-}
-export function raw(name: string, dt: number, dims: number[], data: ArrayBufferView): Obj {
-  return { name, data_type: dt, dims, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-export function vi(name: string, dt: number, dims: (number | string)[]): Obj {
-  return { name, type: { tensor_type: { elem_type: dt, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } };
-}
-export function node(op: string, inputs: string[], outputs: string[], attribute: Obj[] = [], name?: string): Obj {
-  return { op_type: op, input: inputs, output: outputs, attribute, name: name ?? `${op}_${outputs[0]}` };
-}
+import { modelBytes, node, raw, vi } from './testkit';
 
 async function load(files: Record<string, Uint8Array>, main = 'm.onnx') {
   return loadTree(memoryTree('t', files), main);

@@ -3,6 +3,7 @@ import type { Compressed, WeightResult } from '../../compress/types';
 import type { FileTree } from '../../io/source';
 import type { LoadedModel } from '../../model/types';
 import { F16_TABLE, roundF16 } from '../../tensor/fp16';
+import { onnxType } from './schema';
 import { loadOnnx } from './index';
 import { reprToFloat } from './write';
 
@@ -60,3 +61,19 @@ export function denseEquivalent(model: LoadedModel, results: Map<string, WeightR
   }
   return out;
 }
+
+type Obj = Record<string, unknown>;
+
+export function modelBytes(graph: Obj, opset = 13, ir = 7): Uint8Array {
+  return onnxType('ModelProto').encode({ ir_version: ir, producer_name: 'test', opset_import: [{ domain: '', version: opset }], graph }).finish();
+}
+export function raw(name: string, dt: number, dims: number[], data: ArrayBufferView): Obj {
+  return { name, data_type: dt, dims, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+export function vi(name: string, dt: number, dims: (number | string)[]): Obj {
+  return { name, type: { tensor_type: { elem_type: dt, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } };
+}
+export function node(op: string, inputs: string[], outputs: string[], attribute: Obj[] = [], name?: string): Obj {
+  return { op_type: op, input: inputs, output: outputs, attribute, name: name ?? `${op}_${outputs[0]}` };
+}
+
