@@ -87,18 +87,17 @@ export function blockIndex(shape: number[], gshape: number[]): Int32Array {
 }
 
 /** Shift-scale in the scale dtype: (data - offset) * scale, per block. */
-function shiftScale(data: Float32Array, dataShape: number[] | null, scale: Arr, offset: Arr | undefined, blocks: Int32Array | null): Float32Array {
+function shiftScale(data: Float32Array, scale: Arr, offset: Arr | undefined, blocks: Int32Array): Float32Array {
   const r = rounder(scale.dtype);
   const n = data.length;
   const out = new Float32Array(n);
   const s = scale.data;
   const o = offset?.data;
-  const oRound = offset ? (BY_NAME.get(offset.dtype)!.bits >= 16 ? (x: number) => x : r) : r;
-  void dataShape;
   for (let i = 0; i < n; i++) {
-    const b = blocks ? blocks[i] : 0;
+    const b = blocks[i];
+    // data and offset cast to the scale dtype, then (data - offset) * scale, each step rounded to it
     let x = r(data[i]);
-    if (o) x = r(x - oRound(r(o[b])));
+    if (o) x = r(x - r(o[b]));
     out[i] = r(x * s[b]);
   }
   return out;
@@ -184,7 +183,7 @@ export function evalOp(op: MilOp, p: Record<string, Arr | undefined>): Arr[] {
       const d = need('data');
       const sc = need('scale');
       const blocks = blockIndex(d.shape, sc.shape);
-      return [{ dtype: sc.dtype, shape: d.shape, data: shiftScale(d.data, d.shape, sc, p.offset, blocks) }];
+      return [{ dtype: sc.dtype, shape: d.shape, data: shiftScale(d.data, sc, p.offset, blocks) }];
     }
     case 'constexpr_lut_to_dense': {
       const lut = need('lut');
@@ -265,7 +264,7 @@ export function evalOp(op: MilOp, p: Record<string, Arr | undefined>): Arr[] {
       for (let i = 0; i < mask.data.length; i++) if (mask.data[i]) blocks[k++] = blocksDense[i];
       return [
         { dtype: 'uint1', shape: mask.shape, data: mask.data },
-        { dtype: sc.dtype, shape: nz.shape, data: shiftScale(nz.data, null, sc, p.offset, blocks) },
+        { dtype: sc.dtype, shape: nz.shape, data: shiftScale(nz.data, sc, p.offset, blocks) },
       ];
     }
     case 'constexpr_cast': {

@@ -18,7 +18,7 @@ import type { CoreMLInternal, ModelNode } from './index';
 import { pipelinePayload } from './index';
 import { bytesFile, manifestFile, newId } from './manifest';
 import { isConstexpr, storedValue, type MilWeight } from './mil';
-import { MODEL_FIELDS, OperationT, root, type PArgument, type POperation, type PValue } from './schema';
+import { MODEL_FIELDS, OperationT, root, type PArgument, type PValue } from './schema';
 
 const ArgumentT = root.lookupType('CoreML.Specification.MILSpec.Argument');
 const ValueT = root.lookupType('CoreML.Specification.MILSpec.Value');
@@ -183,10 +183,7 @@ function baseOf(w: MilWeight): string {
   }
 }
 
-/**
- * Renames are known before the rewrite (they only depend on the representation kind), so consumers that
- * come before... never exist (SSA order), but nested blocks may read outer vars: compute them up front.
- */
+/** The var a weight's new chain ends in (consumers, also in nested blocks, are renamed to it before the rewrite). */
 function plannedOutput(w: MilWeight, r: WeightResult): string {
   const base = w.chain.length === 1 ? w.name : baseOf(w);
   const repr = r.repr!;
