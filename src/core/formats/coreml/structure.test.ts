@@ -89,6 +89,29 @@ describe('pipelines', () => {
   });
 });
 
+describe('nested pipelines', () => {
+  it('pipelineClassifier { pipeline { pipeline { ML program } } }: ids name the path, writes recurse', async () => {
+    const prog = read('synthetic/base_ios16.mlpackage', MODEL);
+    const inner = concatBytes([encodeVarintField(1, 7), encodeLenField(202, concatBytes([encodeLenField(1, prog), encodeLenField(2, new TextEncoder().encode('deep'))]))]);
+    const pipe = concatBytes([encodeLenField(1, inner), encodeLenField(2, new TextEncoder().encode('mid'))]);
+    const model = concatBytes([encodeVarintField(1, 6), encodeLenField(200, encodeLenField(1, pipe))]);
+    const m = await loadTree(packageWith(model, 'Nested.mlpackage'));
+    expect(m.summary.modelType).toBe('pipelineClassifier');
+    expect(m.summary.specificationVersion).toBe(6);
+    expect(m.weights.map((w) => w.id)).toContain('mid/deep/main/linear2_weight_to_fp16');
+    const gold = await loadPath(fixture('golden/base_ios16/prune-mag-50.mlpackage'));
+    const g = gold.weights.find((w) => w.baseName === 'linear2_weight_to_fp16')!;
+    const id = 'mid/deep/main/linear2_weight_to_fp16';
+    const out = await reload(await writeCoreML(m, new Map([[id, result(id, await gold.readRepr(g.id))]]), { plan: { target: 'iOS16', steps: [] } }));
+    expect(out.summary.modelType).toBe('pipelineClassifier');
+    // the outer specs rise to the sub-model's 7
+    expect(out.summary.specificationVersion).toBe(7);
+    const w = out.weights.find((x) => x.id === 'mid/deep/main/linear2_weight_to_fp16_sparsified')!;
+    expect(w.opType).toBe('constexpr_sparse_to_dense');
+    expect(sha256f32(await out.readFloat32(w.id))).toBe(sha256f32(await gold.readFloat32(g.id)));
+  });
+});
+
 describe('multiple functions', () => {
   // base_ios16's program with its `main` function duplicated as `second` (both reference the same blobs)
   const model = read('synthetic/base_ios16.mlpackage', MODEL);
