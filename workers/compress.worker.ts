@@ -7,12 +7,18 @@ import * as Comlink from 'comlink';
 import type { WeightResult } from '../src/core/compress/types';
 import { compressJob, type Job } from '../src/core/engine/job';
 import type { DenseTensor } from '../src/core/model/types';
+import { f16ArrayToF32 } from '../src/core/tensor/fp16';
 import { weightStats, type WeightStats } from './stats';
 import { reprBuffers } from './transfer';
 
 const api = {
   stats(values: Float32Array): WeightStats {
     return weightStats(values);
+  },
+  /** statistics of a dense stored tensor: fp16 bits are widened here, off the page's main thread */
+  statsDense(dense: DenseTensor): WeightStats {
+    const v = dense.dtype === 'fp16' ? f16ArrayToF32(dense.data as Uint16Array) : (dense.data as Float32Array);
+    return weightStats(v);
   },
   compress(dense: DenseTensor, job: Job, keepRepr: boolean): WeightResult {
     const r = compressJob(dense, job);

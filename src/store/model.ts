@@ -95,8 +95,34 @@ export const useModel = create<ModelState>((set, get) => ({
   },
 }));
 
+/** Results land in the store at most once per frame, so that many small tensors do not re-render the table each. */
+let queue: { id: string; stats?: WeightStats; error?: string }[] = [];
+let scheduled = false;
+function flushSoon(): void {
+  if (scheduled) return;
+  scheduled = true;
+  const run = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    useModel.setState((st) => {
+      const stats = { ...st.stats };
+      const statsErrors = { ...st.statsErrors };
+      for (const b of batch) {
+        if (b.stats) stats[b.id] = b.stats;
+        else statsErrors[b.id] = b.error ?? 'failed';
+      }
+      return { stats, statsErrors, statsDone: st.statsDone + batch.length };
+    });
+  };
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
+  else setTimeout(run, 16);
+}
+
 /** Streams statistics in from the worker pool, smallest tensors first so the table fills quickly. */
 function computeStats(model: LoadedModel, generation: number): void {
+  queue = [];
   const ctl = new AbortController();
   statsAbort = ctl;
   const pool = getPool();
@@ -105,6 +131,12 @@ function computeStats(model: LoadedModel, generation: number): void {
     pool
       .run(
         async (api) => {
+          // dense float weights go over as stored (fp16 bits widen in the worker); compressed ones decompressed
+          if (!w.compression && (w.dtype === 'fp16' || w.dtype === 'fp32')) {
+            const dense = await model.readDense(w.id);
+            const data = transferable(dense.data);
+            return api.statsDense(Comlink.transfer({ ...dense, data }, [data.buffer]));
+          }
           const values = transferable(await model.readFloat32(w.id));
           return api.stats(Comlink.transfer(values, [values.buffer]));
         },
@@ -113,14 +145,13 @@ function computeStats(model: LoadedModel, generation: number): void {
       .then(
         (s) => {
           if (useModel.getState().generation !== generation) return;
-          useModel.setState((st) => ({ stats: { ...st.stats, [w.id]: s }, statsDone: st.statsDone + 1 }));
+          queue.push({ id: w.id, stats: s });
+          flushSoon();
         },
         (e) => {
           if (isAbort(e) || useModel.getState().generation !== generation) return;
-          useModel.setState((st) => ({
-            statsErrors: { ...st.statsErrors, [w.id]: describeError(e) },
-            statsDone: st.statsDone + 1,
-          }));
+          queue.push({ id: w.id, error: describeError(e) });
+          flushSoon();
         },
       );
   }

@@ -11,6 +11,7 @@ import type { LoadedModel } from '../core/model/types';
 import { isAbort } from '../../workers/pool';
 import { planWork, runJob } from './engine';
 import { useModel } from './model';
+import { frameBatcher } from './batch';
 import { relativeError, solveBudget, type BudgetLayer } from './budget';
 import {
   applyPreset,
@@ -226,6 +227,27 @@ function recipeFor(model: LoadedModel, st: OptimizeState): Recipe | string {
   return { choice: Object.fromEntries(pick.choice), bytes: pick.bytes, error: pick.error, budgetBytes: budget };
 }
 
+type Landed = { id: string; result?: WeightResult; error?: string };
+const landCurrent = frameBatcher<Landed>((items) =>
+  useOptimize.setState((s) => {
+    const results = { ...s.results };
+    const errors = { ...s.errors };
+    for (const it of items) {
+      if (it.result) results[it.id] = it.result;
+      else errors[it.id] = it.error ?? 'failed';
+    }
+    return { results, errors, done: s.done + items.length };
+  }),
+);
+const landCandidate = frameBatcher<{ cand: string; id: string; result: WeightResult }>((items) =>
+  useOptimize.setState((s) => {
+    const candidates = { ...s.candidates };
+    for (const it of items) candidates[it.cand] = { ...candidates[it.cand], [it.id]: it.result };
+    return { candidates };
+  }),
+  250,
+);
+
 /** Recomputes after any change: cancels stale work, runs the current plan, then the candidates. */
 export function recompute(): void {
   const model = useModel.getState().model;
@@ -252,19 +274,16 @@ export function recompute(): void {
   }
   const ctl = new AbortController();
   currentAbort = ctl;
+  const valid = () => !ctl.signal.aborted && useModel.getState().generation === generation;
   const results: Record<string, WeightResult> = {};
   for (const r of work.skipped) results[r.id] = r;
   // results already in the cache show at once; the rest stream in
   useOptimize.setState({ plan, planError: null, results, errors: {}, done: work.skipped.length, total: work.skipped.length + work.jobs.length });
   const pending = work.jobs.map((j) =>
     runJob(model, j, true, ctl.signal).then(
-      (r) => {
-        if (ctl.signal.aborted || useModel.getState().generation !== generation) return;
-        useOptimize.setState((s) => ({ results: { ...s.results, [j.id]: r }, done: s.done + 1 }));
-      },
+      (r) => landCurrent({ id: j.id, result: r }, valid),
       (e) => {
-        if (isAbort(e) || ctl.signal.aborted) return;
-        useOptimize.setState((s) => ({ errors: { ...s.errors, [j.id]: describeError(e) }, done: s.done + 1 }));
+        if (!isAbort(e)) landCurrent({ id: j.id, error: describeError(e) }, valid);
       },
     ),
   );
@@ -276,6 +295,7 @@ export function recompute(): void {
 function computeCandidates(model: LoadedModel, generation: number): void {
   const ctl = new AbortController();
   candAbort = ctl;
+  const valid = () => !ctl.signal.aborted && useModel.getState().generation === generation;
   const st = useOptimize.getState();
   for (const c of candidateList(st.settings)) {
     let work;
@@ -291,10 +311,7 @@ function computeCandidates(model: LoadedModel, generation: number): void {
     for (const j of work.jobs) {
       if (have[j.id]) continue;
       runJob(model, j, false, ctl.signal).then(
-        (r) => {
-          if (ctl.signal.aborted || useModel.getState().generation !== generation) return;
-          useOptimize.setState((s) => ({ candidates: { ...s.candidates, [c.id]: { ...s.candidates[c.id], [j.id]: r } } }));
-        },
+        (r) => landCandidate({ cand: c.id, id: j.id, result: r }, valid),
         () => undefined,
       );
     }

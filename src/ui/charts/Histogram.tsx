@@ -1,4 +1,7 @@
 /** Histogram of the selected weight's values, with optional vertical marks (LUT centroids, quantization grid). */
+import { memo } from 'react';
+import type { WeightInfo } from '../../core/model/types';
+import type { WeightStats } from '../../../workers/stats';
 import { Bar, CartesianGrid, ComposedChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useModel } from '../../store/model';
 import { fmtNum, fmtPct, fmtShape } from '../format';
@@ -17,6 +20,20 @@ export function Histogram({ overlay }: { overlay?: Overlay }) {
   const statsError = useModel((s) => (s.selectedId ? s.statsErrors[s.selectedId] : undefined));
   const w = model?.weights.find((x) => x.id === selectedId);
   if (!model || !w) return null;
+  return <HistogramView w={w} stats={stats} statsError={statsError} overlay={overlay} />;
+}
+
+const HistogramView = memo(function HistogramView({
+  w,
+  stats,
+  statsError,
+  overlay,
+}: {
+  w: WeightInfo;
+  stats: WeightStats | undefined;
+  statsError: string | undefined;
+  overlay: Overlay | undefined;
+}) {
   const bins = stats?.hist ?? [];
   const width = stats && bins.length ? (stats.histMax - stats.histMin) / bins.length : 0;
   const data = bins.map((c, i) => ({ x: stats!.histMin + (i + 0.5) * width, count: c }));
@@ -60,7 +77,7 @@ export function Histogram({ overlay }: { overlay?: Overlay }) {
       )}
     </figure>
   );
-}
+});
 
 function thin(v: number[], max: number): number[] {
   if (v.length <= max) return v;

@@ -1,12 +1,22 @@
 /** The size budget: a target in MB, % of the original weights or bits per weight; the recipe as a table; apply in one click. */
-import { useId } from 'react';
+import { useDeferredValue, useId } from 'react';
 import { useModel } from '../../store/model';
 import { budgetBytes, candidateList, useOptimize, type BudgetMode } from '../../store/optimize';
 import { fmtBytes, fmtExact } from '../format';
 
 export function BudgetPanel() {
   const model = useModel((s) => s.model);
-  const st = useOptimize();
+  const enabled = useOptimize((s) => s.enabled);
+  const settings = useOptimize((s) => s.settings);
+  const candidates = useDeferredValue(useOptimize((s) => s.candidates));
+  const budgetMode = useOptimize((s) => s.budgetMode);
+  const budgetValue = useOptimize((s) => s.budgetValue);
+  const recipe = useOptimize((s) => s.recipe);
+  const recipeError = useOptimize((s) => s.recipeError);
+  const setBudget = useOptimize((s) => s.setBudget);
+  const computeRecipe = useOptimize((s) => s.computeRecipe);
+  const applyRecipe = useOptimize((s) => s.applyRecipe);
+  const st = { enabled, settings, candidates, budgetMode, budgetValue, recipe, recipeError, setBudget, computeRecipe, applyRecipe };
   const id = useId();
   if (!model || !st.enabled) return null;
   const budget = budgetBytes(model, st.budgetMode, st.budgetValue);

@@ -47,7 +47,16 @@ async function writeToFolder(root: DirHandle, w: WrittenModel): Promise<void> {
 
 export function DownloadPanel() {
   const model = useModel((s) => s.model);
-  const st = useOptimize();
+  const enabled = useOptimize((s) => s.enabled);
+  const plan = useOptimize((s) => s.plan);
+  const done = useOptimize((s) => s.done);
+  const total = useOptimize((s) => s.total);
+  const errors = useOptimize((s) => s.errors);
+  const planError = useOptimize((s) => s.planError);
+  const settings = useOptimize((s) => s.settings);
+  const byName = useOptimize((s) => s.byName);
+  const byType = useOptimize((s) => s.byType);
+  const st = { enabled, plan, done, total, errors, planError, settings, byName, byType };
   const [busy, setBusy] = useState(false);
   const [prep, setPrep] = useState<Prepared | null>(null);
   const [err, setErr] = useState<string | null>(null);

@@ -1,7 +1,8 @@
 /** Per-layer bars: bytes before/after, bits per weight, palette size, sparsity, SNR. */
-import { useState } from 'react';
+import { memo, useDeferredValue, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { Compressed } from '../../core/compress/types';
+import type { Compressed, WeightResult } from '../../core/compress/types';
+import type { LoadedModel } from '../../core/model/types';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -26,9 +27,22 @@ function lutEntries(r: Compressed | undefined): number | undefined {
 export function LayerCharts() {
   const model = useModel((s) => s.model);
   const select = useModel((s) => s.select);
-  const results = useOptimize((s) => s.results);
-  const [metric, setMetric] = useState<Metric>('bytes');
+  // the chart renders in the background (interruptible) and only when its data changed, never in the way of input
+  const results = useDeferredValue(useOptimize((s) => s.results));
   if (!model) return null;
+  return <LayerChartsView model={model} results={results} select={select} />;
+}
+
+const LayerChartsView = memo(function LayerChartsView({
+  model,
+  results,
+  select,
+}: {
+  model: LoadedModel;
+  results: Record<string, WeightResult>;
+  select: (id: string) => void;
+}) {
+  const [metric, setMetric] = useState<Metric>('bytes');
   const data = model.weights.map((w) => {
     const r = results[w.id];
     const c = r?.status === 'compressed';
@@ -79,4 +93,4 @@ export function LayerCharts() {
       </ResponsiveContainer>
     </figure>
   );
-}
+});

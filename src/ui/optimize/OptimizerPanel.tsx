@@ -28,7 +28,12 @@ function sameAsPreset(s: Settings, id: string): boolean {
 
 export function OptimizerPanel() {
   const model = useModel((s) => s.model);
-  const st = useOptimize();
+  const enabled = useOptimize((s) => s.enabled);
+  const settings = useOptimize((s) => s.settings);
+  const planError = useOptimize((s) => s.planError);
+  const usePreset = useOptimize((s) => s.usePreset);
+  const setSettings = useOptimize((s) => s.setSettings);
+  const st = { enabled, settings, planError, usePreset, setSettings };
   const s = st.settings;
   if (!model) return null;
   const ios18 = s.target === 'iOS18';

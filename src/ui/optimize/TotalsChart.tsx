@@ -1,3 +1,6 @@
+import { memo, useDeferredValue } from 'react';
+import type { WeightResult } from '../../core/compress/types';
+import type { LoadedModel } from '../../core/model/types';
 /** Before/after bytes by dtype and by layer kind (the consumer op type). */
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useModel } from '../../store/model';
@@ -6,9 +9,14 @@ import { fmtBytes } from '../format';
 
 export function TotalsChart() {
   const model = useModel((s) => s.model);
-  const results = useOptimize((s) => s.results);
+  // the chart renders in the background (interruptible) and only when its data changed
+  const results = useDeferredValue(useOptimize((s) => s.results));
   const enabled = useOptimize((s) => s.enabled);
   if (!model || !enabled) return null;
+  return <TotalsChartView model={model} results={results} />;
+}
+
+const TotalsChartView = memo(function TotalsChartView({ model, results }: { model: LoadedModel; results: Record<string, WeightResult> }) {
   const byDtype = new Map<string, { before: number; after: number }>();
   const byKind = new Map<string, { before: number; after: number }>();
   for (const w of model.weights) {
@@ -40,4 +48,4 @@ export function TotalsChart() {
       </ResponsiveContainer>
     </figure>
   );
-}
+});

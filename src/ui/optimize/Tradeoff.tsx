@@ -1,25 +1,49 @@
+import { memo, useDeferredValue } from 'react';
+import type { WeightResult } from '../../core/compress/types';
+import type { LoadedModel } from '../../core/model/types';
+import type { Settings } from '../../store/settings';
 /** Size against error, one point per candidate configuration, with the Pareto frontier and the current configuration. */
 import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import { paretoFrontier } from '../../store/budget';
 import { useModel } from '../../store/model';
-import { candidateList, totalsOf, useOptimize } from '../../store/optimize';
+import { candidateList, totalsOf, useOptimize, type Recipe } from '../../store/optimize';
 import { fmtBytes } from '../format';
 
 export function Tradeoff() {
   const model = useModel((s) => s.model);
-  const st = useOptimize();
-  if (!model || !st.enabled) return null;
-  const points = candidateList(st.settings)
+  const enabled = useOptimize((s) => s.enabled);
+  const settings = useOptimize((s) => s.settings);
+  const candidates = useDeferredValue(useOptimize((s) => s.candidates));
+  const results = useDeferredValue(useOptimize((s) => s.results));
+  const recipeState = useOptimize((s) => s.recipe);
+  if (!model || !enabled) return null;
+  return <TradeoffView model={model} settings={settings} candidates={candidates} results={results} recipeState={recipeState} />;
+}
+
+const TradeoffView = memo(function TradeoffView({
+  model,
+  settings,
+  candidates,
+  results,
+  recipeState,
+}: {
+  model: LoadedModel;
+  settings: Settings;
+  candidates: Record<string, Record<string, WeightResult>>;
+  results: Record<string, WeightResult>;
+  recipeState: Recipe | null;
+}) {
+  const points = candidateList(settings)
     .map((c) => {
-      const r = st.candidates[c.id];
+      const r = candidates[c.id];
       if (!r) return null;
       const t = totalsOf(model, r);
       return t.done ? { label: c.label, bytes: t.bytes, error: t.error, snr: Number.isFinite(t.snrDb) ? t.snrDb : 99 } : null;
     })
     .filter((p): p is NonNullable<typeof p> => !!p);
-  const cur = totalsOf(model, st.results);
+  const cur = totalsOf(model, results);
   const current = cur.done ? [{ label: 'current', bytes: cur.bytes, error: cur.error, snr: Number.isFinite(cur.snrDb) ? cur.snrDb : 99 }] : [];
-  const recipe = st.recipe ? [{ label: 'budget recipe', bytes: st.recipe.bytes, error: st.recipe.error, snr: snrOf(st.recipe.error, model.summary.totalParams) }] : [];
+  const recipe = recipeState ? [{ label: 'budget recipe', bytes: recipeState.bytes, error: recipeState.error, snr: snrOf(recipeState.error, model.summary.totalParams) }] : [];
   const frontier = paretoFrontier([...points, ...current, ...recipe]);
   if (points.length > 0 && points.every((p) => p.error === 0) && cur.error === 0) {
     return (
@@ -62,7 +86,7 @@ export function Tradeoff() {
       </ResponsiveContainer>
     </figure>
   );
-}
+});
 
 function snrOf(error: number, count: number): number {
   const rel = count ? error / count : 0;

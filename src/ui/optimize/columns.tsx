@@ -1,5 +1,5 @@
 /** The optimizer's columns in the weights table: override, status (with the skip reason), bytes after, SNR. */
-import { useMemo } from 'react';
+import { useDeferredValue, useMemo } from 'react';
 import type { WeightInfo } from '../../core/model/types';
 import { useOptimize } from '../../store/optimize';
 import type { ExtraColumn } from '../WeightsTable';
@@ -8,7 +8,7 @@ import { OverrideSelect } from './OverrideSelect';
 
 export function useOptimizerColumns(): ExtraColumn[] {
   const enabled = useOptimize((s) => s.enabled);
-  const results = useOptimize((s) => s.results);
+  const results = useDeferredValue(useOptimize((s) => s.results));
   const errors = useOptimize((s) => s.errors);
   const byName = useOptimize((s) => s.byName);
   const setOverride = useOptimize((s) => s.setOverride);
