@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     const mb = model.bytes / 1e6;
     console.log(`bench model: ${model.params.toLocaleString('en-US')} fp16 parameters, ${mb.toFixed(1)} MB on disk (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const rows: { op: string; seconds: number; peak_mb: number; ratio_vs_coremltools: number; mb_per_s: number; peak_vs_model: number }[] = [];
-    for (const spec of OPS) {
+    for (const spec of OPS.filter((o) => !process.env.SHRINKRAY_BENCH_ONLY || o.op === process.env.SHRINKRAY_BENCH_ONLY)) {
       const res = await new Promise<any>((resolve, reject) => {
         const cp = fork(HERE, ['child', spec.op, model.path, root], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
         let text = '';
@@ -222,7 +222,8 @@ async function main(): Promise<void> {
     }
     console.log(JSON.stringify({ bench: rows.map(({ op, seconds, peak_mb, ratio_vs_coremltools }) => ({ op, seconds, peak_mb, ratio_vs_coremltools })) }));
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    if (process.env.SHRINKRAY_BENCH_KEEP) console.error(`kept ${root}`);
+    else rmSync(root, { recursive: true, force: true });
   }
 }
 

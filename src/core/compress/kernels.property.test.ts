@@ -417,6 +417,29 @@ describe('joint', () => {
 });
 
 describe('metrics', () => {
+  it('statistics fused into the kernels equal the ones computed by decoding', () => {
+    fc.assert(
+      fc.property(tensorArb(), fc.double({ min: 0.05, max: 0.95, noNaN: true }), (t, sp) => {
+        const reprs = [
+          quantize(t, linearQuantizerConfig({ granularity: 'per_channel' }), ctx),
+          quantize(t, linearQuantizerConfig({ mode: 'linear', dtype: 'uint4', granularity: 'per_tensor' }), ctx),
+          pruneMagnitude(t, magnitudePrunerConfig({ target_sparsity: sp })),
+        ];
+        for (const r of reprs) {
+          if ('skip' in r) continue;
+          const fused = computeMetrics(t, r);
+          const plain = computeMetrics(t, { ...r }); // a copy carries no fused statistics
+          expect(fused.mse).toBeCloseTo(plain.mse, 14);
+          expect(fused.maxAbsErr).toBe(plain.maxAbsErr);
+          expect(fused.sparsity).toBeCloseTo(plain.sparsity, 14);
+          expect(fused.distinct).toBe(plain.distinct);
+          if (Number.isFinite(plain.snrDb)) expect(fused.snrDb).toBeCloseTo(plain.snrDb, 8);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('bytes: packed codes + LUT / scales / masks; MSE matches a direct computation', () => {
     fc.assert(
       fc.property(tensorArb(), (t) => {

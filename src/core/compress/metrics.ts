@@ -9,6 +9,7 @@ import type { AffineRepr, Compressed, FloatDtype, LutRepr, SparseRepr, Target } 
 import { decompress, effectiveLut } from './decompress';
 import { forEachRun } from './quantize/quantize';
 import { numel } from './numeric';
+import { getHint } from './hints';
 
 export interface Metrics {
   bytesBefore: number;
@@ -191,6 +192,8 @@ function countDistinct(values: Iterable<number>): number {
 }
 
 export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Target = 'iOS18'): Metrics {
+  const hint = getHint(repr, dense);
+  if (hint) return finish(dense, repr, target, { se: hint.se, sig: hint.sig, mx: hint.mx, zeros: hint.zeros }, hint.distinct);
   const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
   const fl = bits ? null : (dense.data as Float32Array);
   const acc: Acc = { se: 0, sig: 0, mx: 0, zeros: 0 };

@@ -14,6 +14,7 @@ import { F16_TABLE } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
 import type { OpMagnitudePrunerConfig, OpThresholdPrunerConfig, SparseRepr } from '../types';
 import { f64ToF16, numel, r16, splitAxis } from '../numeric';
+import { setHint, type ErrStats } from '../hints';
 
 export type Skip = { skip: string };
 
@@ -137,6 +138,7 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
   const loI = Math.floor(vidx);
   const hiI = Math.min(loI + 1, n - 1);
   const gamma = vidx - loI;
+  if (mag16 && mag16 === dense.data) return pruneF16ByHistogram(dense, loI, hiI, gamma);
   if (mag16) {
     const cnt = new Uint32Array(0x8000);
     for (let i = 0; i < n; i++) cnt[mag16[i] & 0x7fff]++;
@@ -160,6 +162,46 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
     for (let i = 0; i < n; i++) keep[i] = mag32![i] <= thr ? 0 : 1;
   }
   return sparseFrom(dense, keep);
+}
+
+/**
+ * Unstructured magnitude pruning of fp16 weights from one 65,536-bin histogram of the bit patterns: the
+ * percentile, and the error statistics of the result (fused, see hints.ts).
+ */
+function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma: number): SparseRepr {
+  const bits = dense.data as Uint16Array;
+  const n = bits.length;
+  const cnt = new Uint32Array(65536);
+  for (let i = 0; i < n; i++) cnt[bits[i]]++;
+  const kth = (k: number): number => {
+    let acc = 0;
+    for (let m = 0; m < 0x8000; m++) {
+      acc += cnt[m] + cnt[m | 0x8000];
+      if (acc > k) return m;
+    }
+    return 0x7fff;
+  };
+  const tab = F16_TABLE;
+  const thr = lerpPercentile(tab[kth(loI)], tab[kth(hiI)], gamma, r16);
+  const tb = f64ToF16(thr) & 0x7fff;
+  const sp = sparseAbove(bits, tb, new Uint8Array(n));
+  sp.shape = dense.shape.slice();
+  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
+  for (let h = 0; h < 65536; h++) {
+    const c = cnt[h];
+    if (!c) continue;
+    const w = tab[h];
+    const m = h & 0x7fff;
+    st.sig += c * w * w;
+    if (m <= tb) {
+      st.se += c * w * w;
+      st.zeros += c;
+      if (Math.abs(w) > st.mx) st.mx = Math.abs(w);
+    } else st.distinct++;
+  }
+  if (st.zeros > 0) st.distinct++;
+  setHint(sp, dense, st);
+  return sp;
 }
 
 /** Per-element L2 norm of its block (fp16: bit patterns of the fp16 norms). */

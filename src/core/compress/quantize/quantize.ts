@@ -11,6 +11,7 @@ import type { DenseTensor } from '../../model/types';
 import type { AffineRepr, OpLinearQuantizerConfig, WeightContext } from '../types';
 import { normAxis, numel, r16, strides } from '../numeric';
 import { quantRange } from './options';
+import { setHint, type ErrStats } from '../hints';
 
 export type Skip = { skip: string };
 
@@ -183,19 +184,33 @@ export function quantizeGrid(
     }
   }
 
-  // pass 2: codes
+  // pass 2: codes, with the error statistics of the decoded values fused in (see hints.ts)
   const data = signed ? new Int8Array(n) : new Uint8Array(n);
+  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
+  const distinct = new Set<number>();
+  const dec = new Float64Array(256);
+  const cnt = new Float64Array(256);
   forEachRun(dense.shape, grid, (s, len, b) => {
     const sc = scale[b];
     const z = zp[b];
+    for (let q = qmin; q <= qmax; q++) dec[q & 0xff] = rd(rd(q - z) * sc);
+    cnt.fill(0);
     if (sc === 0) {
       // all-zero block: coremltools computes 0/0; store the zero point so the block decodes to 0
       for (let i = s; i < s + len; i++) data[i] = z;
-      return;
+      cnt[z & 0xff] = len;
+      statsRun(bits, fl, s, len, dec, data, st);
+    } else if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data, dec, cnt, st);
+    else codesF32(fl!, s, len, sc, z, qmin, qmax, data, dec, cnt, st);
+    for (let q = qmin; q <= qmax; q++) {
+      const c = cnt[q & 0xff];
+      if (!c) continue;
+      const v = dec[q & 0xff];
+      distinct.add(v === 0 ? 0 : v);
+      if (v === 0) st.zeros += c;
     }
-    if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data);
-    else codesF32(fl!, s, len, sc, z, qmin, qmax, data);
   });
+  st.distinct = distinct.size;
   const repr: AffineRepr = {
     kind: 'affine',
     dtype: dense.dtype,
@@ -210,6 +225,7 @@ export function quantizeGrid(
     for (let b = 0; b < nb; b++) off[b] = zp[b];
     repr.offset = off;
   }
+  setHint(repr, dense, st);
   return repr;
 }
 
@@ -233,9 +249,24 @@ function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax
  * an fp16 ulp (≤ |x|·2^-11), so it can only change the integer when x is that close to a .5 tie: only those
  * elements take the exact path.
  */
-function codesF16(bits: Uint16Array, s: number, len: number, sc: number, z: number, qmin: number, qmax: number, out: Int8Array | Uint8Array): void {
+function codesF16(
+  bits: Uint16Array,
+  s: number,
+  len: number,
+  sc: number,
+  z: number,
+  qmin: number,
+  qmax: number,
+  out: Int8Array | Uint8Array,
+  dec: Float64Array,
+  cnt: Float64Array,
+  st: ErrStats,
+): void {
   const tab = F16_TABLE;
   const inv = 1 / sc;
+  let se = 0;
+  let sig = 0;
+  let mx = st.mx;
   for (let i = s; i < s + len; i++) {
     const w = tab[bits[i]];
     const x = w * inv;
@@ -247,12 +278,38 @@ function codesF16(bits: Uint16Array, s: number, len: number, sc: number, z: numb
     else if (-d > ax * 4.8828125e-4 + 1e-12) q = f;
     else q = rheLocal(r16(w / sc));
     q += z;
-    out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+    q = q < qmin ? qmin : q > qmax ? qmax : q;
+    out[i] = q;
+    const k = q & 0xff;
+    cnt[k]++;
+    const e = w - dec[k];
+    se += e * e;
+    sig += w * w;
+    const a = e < 0 ? -e : e;
+    if (a > mx) mx = a;
   }
+  st.se += se;
+  st.sig += sig;
+  st.mx = mx;
 }
 
-function codesF32(fl: Float32Array, s: number, len: number, sc: number, z: number, qmin: number, qmax: number, out: Int8Array | Uint8Array): void {
+function codesF32(
+  fl: Float32Array,
+  s: number,
+  len: number,
+  sc: number,
+  z: number,
+  qmin: number,
+  qmax: number,
+  out: Int8Array | Uint8Array,
+  dec: Float64Array,
+  cnt: Float64Array,
+  st: ErrStats,
+): void {
   const inv = 1 / sc;
+  let se = 0;
+  let sig = 0;
+  let mx = st.mx;
   for (let i = s; i < s + len; i++) {
     const w = fl[i];
     const x = w * inv;
@@ -264,7 +321,28 @@ function codesF32(fl: Float32Array, s: number, len: number, sc: number, z: numbe
     else if (-d > ax * 1.2e-7 + 1e-12) q = f;
     else q = rheLocal(Math.fround(w / sc));
     q += z;
-    out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+    q = q < qmin ? qmin : q > qmax ? qmax : q;
+    out[i] = q;
+    const k = q & 0xff;
+    cnt[k]++;
+    const e = w - dec[k];
+    se += e * e;
+    sig += w * w;
+    const a = e < 0 ? -e : e;
+    if (a > mx) mx = a;
+  }
+  st.se += se;
+  st.sig += sig;
+  st.mx = mx;
+}
+
+function statsRun(bits: Uint16Array | null, fl: Float32Array | null, s: number, len: number, dec: Float64Array, codes: Int8Array | Uint8Array, st: ErrStats): void {
+  for (let i = s; i < s + len; i++) {
+    const w = bits ? F16_TABLE[bits[i]] : fl![i];
+    const e = w - dec[codes[i] & 0xff];
+    st.se += e * e;
+    st.sig += w * w;
+    if (Math.abs(e) > st.mx) st.mx = Math.abs(e);
   }
 }
 
