@@ -45,13 +45,16 @@ const CASES: [model: string, config: string, flags: string[]][] = [
   ['base_ios18', 'q-int4-sym-block32', ['--quantize', 'int4', '--per-block', '32']],
   ['base_ios18', 'prune-nm-2of4', ['--nm', '2:4']],
   ['base_ios18', 'joint-prune50-pal4', ['--prune', '0.5', '--palettize', '4']],
+  ['base_nn', 'nn-linear-8', ['--quantize', 'int8', '--affine']],
+  ['base_nn', 'nn-kmeans-4', ['--palettize', '4']],
+  ['MNIST_CNN', 'nn-linear-sym-8', ['--quantize', 'int8']],
 ];
 
 describe('compress → output with the structure coremltools writes for the same config', () => {
   it.each(CASES)('%s %s', (model, config, flags) => {
     const base = readJson(`golden/${model}/base.json`);
     const golden = readJson(`golden/${model}/${config}.json`);
-    const out = join(tmp, `${model}.${config}.mlpackage`);
+    const out = join(tmp, `${model}.${config}.${String(base.path).endsWith('.mlmodel') ? 'mlmodel' : 'mlpackage'}`);
     const r = cli('compress', fixture(base.path), '-o', out, ...flags, '--quiet');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -65,7 +68,11 @@ describe('compress → output with the structure coremltools writes for the same
       expect(w, gw.name).toBeDefined();
       expect(w!.opType, gw.name).toBe(gw.op_type);
       expect(w!.shape).toEqual(gw.shape);
-      if (gw.op_chain) expect(w!.compression?.opChain, gw.name).toEqual(gw.op_chain);
+      expect(w!.dtype, gw.name).toBe(gw.dtype);
+      if (gw.storage && !Array.isArray(gw.storage)) {
+        // neural network: dtype is the storage kind; the bit width must match too
+        if (gw.storage.nbits !== undefined) expect(w!.compression?.nbits, gw.name).toBe(gw.storage.nbits);
+      } else if (gw.op_chain) expect(w!.compression?.opChain, gw.name).toEqual(gw.op_chain);
       else expect(w!.compression, gw.name).toBeUndefined();
     }
   });
