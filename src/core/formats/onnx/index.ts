@@ -5,7 +5,7 @@
  */
 import type { Compressed } from '../../compress/types';
 import { ShrinkrayError } from '../../errors';
-import type { FileTree } from '../../io/source';
+import type { ByteSource, FileTree } from '../../io/source';
 import type { Consumer, DenseTensor, LoadedModel, ModelSummary, WeightInfo } from '../../model/types';
 import { readFields } from '../../proto/wire';
 import { f16View } from '../../tensor/fp16';
@@ -246,13 +246,15 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
     bytesByDtype[key] = (bytesByDtype[key] ?? 0) + w.bytes;
     if (!w.compression && !['fp32', 'fp16'].includes(w.dtype)) ints++;
   }
-  const extFiles = new Set<string>();
-  for (const r of recs) if (r.info.location.kind === 'external') extFiles.add(r.info.location.file);
+  // the model file plus every external data file it references (each counted once)
+  const extSources = new Map<string, ByteSource>();
+  for (const srcs of sources.values())
+    for (const s of srcs.values()) {
+      const refs = s.kind === 'init' || s.kind === 'const' ? [s.ref] : [s.values, s.indices];
+      for (const r of refs) if (r.external) extSources.set(r.external.src.name, r.external.src);
+    }
   let fileBytes = src.size;
-  for (const f of extFiles) {
-    const p = [...tree.paths()].find((x) => x.endsWith(f));
-    if (p) fileBytes += tree.get(p)!.size;
-  }
+  for (const x of extSources.values()) fileBytes += x.size;
   const notes: string[] = [];
   if (ints) notes.push(`${ints} tensors that are not fp32/fp16 (integer shapes, indices, other types) are listed but not offered for compression`);
   if (!infos.length) notes.push('this model stores no initializers or Constant tensors: nothing to compress');

@@ -6,6 +6,9 @@
  * external data inlined; re-compressing a compressed model.
  */
 import * as ort from 'onnxruntime-node';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AffineRepr, Compressed, LutRepr, WeightResult } from '../../compress/types';
 import { memoryTree } from '../../io/source';
@@ -222,6 +225,32 @@ describe('writer: subgraphs, Constant nodes, fp16 models, external data, refusal
     expect(Array.from(y.y.data as Float32Array)).toEqual(Array.from(values));
     expect(Array.from(y.z.data as Float32Array)).toEqual(Array.from(reprToFloat(r)));
     expect(decoded.graph!.initializer!.every((t) => t.data_location !== 1 && !(t.external_data ?? []).length)).toBe(true);
+  });
+
+  it('writes external data (4096-aligned, lazily read) when the single file would be too big, and onnxruntime loads it', async () => {
+    const m = await identityModel({ a: [64, 32], b: [4, 4] }, 13, 7);
+    const r = lut([64, 32], 4, [1, 1]);
+    const wa = m.weights.find((x) => x.name === 'a')!;
+    const out = await writeOnnx(m, new Map([[wa.id, result(wa.id, r)]]), { plan: globalPlan(linearQuantizerConfig()), tag: 'ext' }, { externalAbove: 0, externalMin: 64 });
+    expect(out.files.map((f) => f.path)).toEqual(['m.ext.onnx', 'm.ext.onnx.data']);
+    expect(out.notes?.some((n) => /external data/.test(n))).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'onnx-ext-'));
+    const files: Record<string, Uint8Array> = {};
+    for (const f of out.files) {
+      files[f.path] = await outputBytes(f);
+      writeFileSync(join(dir, f.path), files[f.path]);
+    }
+    const dec = onnxType('ModelProto').decode(files['m.ext.onnx']) as unknown as ModelP;
+    const ext = (dec.graph!.initializer ?? []).filter((t) => t.data_location === 1);
+    expect(ext.length).toBeGreaterThan(0);
+    for (const t of ext) expect(Number(t.external_data!.find((e) => e.key === 'offset')!.value) % 4096).toBe(0);
+    const s = await ort.InferenceSession.create(join(dir, 'm.ext.onnx'), { logSeverityLevel: 3 });
+    const y = await s.run({});
+    expect(Array.from(y.a_out.data as Float32Array)).toEqual(Array.from(reprToFloat(r)));
+    expect(Array.from(y.b_out.data as Float32Array)).toEqual(Array.from(await m.readFloat32(m.weights.find((x) => x.name === 'b')!.id)));
+    const back = await loadTree(memoryTree('o', files), 'm.ext.onnx');
+    expect(back.weights.find((x) => x.name === 'a')!.compression?.kind).toBe('palettized');
+    expect(Array.from(await back.readFloat32(back.weights.find((x) => x.name === 'a')!.id))).toEqual(Array.from(reprToFloat(r)));
   });
 
   it('re-compresses an already compressed weight without leaving its old initializers behind', async () => {

@@ -6,17 +6,57 @@
 import type { Compressed, WeightResult } from '../../compress/types';
 import { ShrinkrayError } from '../../errors';
 import type { LoadedModel, OutputFile, WrittenModel } from '../../model/types';
-import { encodeVarintField, readFields } from '../../proto/wire';
+import { encodeLenField, encodeVarintField, readFields } from '../../proto/wire';
 import type { WriteOptions } from '../write';
 import { Chain, Names, tensorPayload, valueInfoPayload } from './build';
 import { DT, dtypeName, isFloatDtype } from './dtypes';
 import { emitAffine, emitFp16, emitLut, floatBytes, type EmitEnv } from './emit';
 import { allGraphs, allNames, collectUses, type GraphRec } from './graph';
 import type { OnnxInternal, TensorSource, WeightRec } from './index';
-import { emitParts, lenFieldParts, partsSize, rangePart, type Part } from './parts';
+import { emitParts, lenFieldParts, partSize, partsSize, rangePart, type Part } from './parts';
+import { onnxType } from './schema';
 import { affineToFloat, lutToFloat, sparseToFloat } from './repr';
 
 const TWO_GB = 2 ** 31 - 1;
+
+interface NewTensor {
+  name: string;
+  dt: number;
+  dims: number[];
+  data: Uint8Array;
+}
+
+/** The external data file being assembled: tensors at 4096-aligned offsets. */
+class ExternalSink {
+  parts: Part[] = [];
+  size = 0;
+  constructor(
+    readonly location: string,
+    readonly min: number,
+  ) {}
+  add(data: Part): number {
+    const pad = (4096 - (this.size % 4096)) % 4096;
+    if (pad) this.parts.push(new Uint8Array(pad));
+    const offset = this.size + pad;
+    this.parts.push(data);
+    this.size = offset + partSize(data);
+    return offset;
+  }
+  /** TensorProto fields that point at `data` placed in the sink. */
+  fields(data: Part): Part[] {
+    const offset = this.add(data);
+    const E = onnxType('StringStringEntryProto');
+    const kv = (key: string, value: string) => encodeLenField(13, E.encode({ key, value }).finish());
+    return [kv('location', this.location), kv('offset', String(offset)), kv('length', String(partSize(data))), encodeVarintField(14, 1)];
+  }
+}
+
+export interface WriteTuning {
+  /** write external data when the single file would exceed this many bytes (default: 2 GB - 1) */
+  externalAbove?: number;
+  /** tensors with at least this many data bytes go to the external file (default 1024, as onnx.save) */
+  externalMin?: number;
+}
 
 interface GraphPlan {
   removeInit: Set<number>;
@@ -25,7 +65,7 @@ interface GraphPlan {
   removeInputs: Set<string>;
   /** encoded nodes to place before node index k (or at the front: -1) */
   insert: Map<number, Uint8Array[]>;
-  newInits: Part[][];
+  newInits: NewTensor[];
   newSparse: Part[][];
   newInputs: Uint8Array[];
   /** member tensors of replaced weights; removed if nothing else reads them */
@@ -60,7 +100,12 @@ function sourceIndex(s: TensorSource | undefined): { init?: number; sparse?: num
   return { node: s.nodeIndex };
 }
 
-export async function writeOnnx(model: LoadedModel, results: Map<string, WeightResult>, opts: WriteOptions): Promise<WrittenModel> {
+export async function writeOnnx(
+  model: LoadedModel,
+  results: Map<string, WeightResult>,
+  opts: WriteOptions,
+  tuning: WriteTuning = {},
+): Promise<WrittenModel> {
   const internal = model.internal as OnnxInternal;
   if (!internal || !(internal.bytes instanceof Uint8Array) || !internal.main) {
     throw new ShrinkrayError('internal', `${model.summary.fileName}: not a model loaded by the ONNX reader`);
@@ -106,7 +151,7 @@ export async function writeOnnx(model: LoadedModel, results: Map<string, WeightR
       list.push(...c.encodeNodes());
       plan.insert.set(at, list);
     }
-    plan.newInits.push(...c.encodeInits());
+    plan.newInits.push(...c.inits);
     if (env.ir < 4 && !g.parent) for (const t of c.inits) plan.newInputs.push(valueInfoPayload(t.name, t.dt, t.dims));
     void srcs;
   }
@@ -126,25 +171,35 @@ export async function writeOnnx(model: LoadedModel, results: Map<string, WeightR
     }
   }
 
-  const graphParts = rewriteGraph(internal.main, plans, internal);
-  const top = readFields(internal.bytes);
-  const parts: Part[] = [];
-  for (const f of top) {
-    if (f.no === 7) parts.push(...lenFieldParts(7, graphParts));
-    else parts.push(internal.bytes.subarray(f.start, f.end));
-  }
-  const size = partsSize(parts);
-  if (size > TWO_GB) {
-    throw new ShrinkrayError(
-      'invalid-option',
-      `${file}: the compressed model would be ${size} bytes, over the 2 GB protobuf limit; writing external data is not supported yet`,
-      file,
-    );
-  }
   const base = file.split('/').pop()!.replace(/\.onnx$/i, '');
   const name = `${base}.${opts.tag ?? 'compressed'}.onnx`;
-  const out: OutputFile = { path: name, size, chunks: () => emitParts(parts) };
-  return { format: 'onnx', name, files: [out], ...(notes.length ? { notes } : {}) };
+  const top = readFields(internal.bytes);
+  const assemble = (sink?: ExternalSink): Part[] => {
+    const graphParts = rewriteGraph(internal.main, plans, internal, sink);
+    const parts: Part[] = [];
+    for (const f of top) {
+      if (f.no === 7) parts.push(...lenFieldParts(7, graphParts));
+      else parts.push(internal.bytes.subarray(f.start, f.end));
+    }
+    return parts;
+  };
+  let parts = assemble();
+  let size = partsSize(parts);
+  const files: OutputFile[] = [];
+  if (size > (tuning.externalAbove ?? TWO_GB)) {
+    const sink = new ExternalSink(`${name}.data`, tuning.externalMin ?? 1024);
+    parts = assemble(sink);
+    size = partsSize(parts);
+    if (size > TWO_GB) {
+      throw new ShrinkrayError('invalid-option', `${file}: even with external data the graph would take ${size} bytes, over the 2 GB protobuf limit`, file);
+    }
+    const dataParts = sink.parts;
+    files.push({ path: sink.location, size: sink.size, chunks: () => emitParts(dataParts) });
+    notes.push(`the model is written with external data: ${name} plus ${sink.location} (${sink.size} bytes); keep them in the same folder`);
+  }
+  const finalParts = parts;
+  files.unshift({ path: name, size, chunks: () => emitParts(finalParts) });
+  return { format: 'onnx', name, files, ...(notes.length ? { notes } : {}) };
 }
 
 function emitWeight(c: Chain, r: WeightRec, rep: Compressed, outDt: number, env: EmitEnv, plan: GraphPlan, g: GraphRec): string | undefined {
@@ -200,7 +255,8 @@ function writeDense(c: Chain, values: Float32Array, shape: number[], storeDt: nu
   c.inits.push({ name: out, dt: outDt, dims: shape, data: floatBytes(values, outDt === DT.FLOAT16 ? DT.FLOAT16 : DT.FLOAT) });
 }
 
-function needsRewrite(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal): boolean {
+function needsRewrite(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal, sink?: ExternalSink): boolean {
+  if (sink) return true;
   for (const x of allGraphs(g)) {
     if (plans.has(x)) return true;
     for (const s of internal.sources.get(x)!.values()) {
@@ -210,22 +266,37 @@ function needsRewrite(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
   return false;
 }
 
-/** A TensorProto with external data rewritten to carry raw_data inline (read lazily, in pieces). */
-function inlineTensor(wire: Uint8Array, s: TensorSource): Part[] {
+/**
+ * A TensorProto whose data is moved: external data inlined as raw_data (read lazily, in pieces), or, with a
+ * sink, raw data of at least sink.min bytes moved to the external file.
+ */
+function placeTensor(wire: Uint8Array, s: TensorSource, sink?: ExternalSink): Part[] {
   const ref = s.kind === 'init' || s.kind === 'const' ? s.ref : undefined;
-  if (!ref?.external) return [wire];
+  if (!ref) return [wire];
   const ext = ref.external;
+  const raw = ref.decoded.raw_data;
+  let data: Part | undefined;
+  if (ext) data = rangePart((o, l) => ext.src.read(o, l), ext.offset, ext.length);
+  else if (sink && raw && raw.length >= sink.min) data = raw;
+  if (!data) return [wire];
   const parts: Part[] = [];
   for (const f of readFields(wire)) {
     if (f.no === 13 || f.no === 14 || f.no === 9) continue;
     parts.push(wire.subarray(f.start, f.end));
   }
-  parts.push(...lenFieldParts(9, [rangePart((o, l) => ext.src.read(o, l), ext.offset, ext.length)]));
+  if (sink && partSize(data) >= sink.min) parts.push(...sink.fields(data));
+  else parts.push(...lenFieldParts(9, [data]));
   return parts;
 }
 
-function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal): Part[] {
-  if (!needsRewrite(g, plans, internal)) return [g.bytes];
+function newTensor(t: NewTensor, sink?: ExternalSink): Part[] {
+  if (!sink || t.data.length < sink.min) return tensorPayload(t.name, t.dt, t.dims, t.data);
+  const head = onnxType('TensorProto').encode({ dims: t.dims, data_type: t.dt, name: t.name }).finish();
+  return [head, ...sink.fields(t.data)];
+}
+
+function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal, sink?: ExternalSink): Part[] {
+  if (!needsRewrite(g, plans, internal, sink)) return [g.bytes];
   const plan = plans.get(g) ?? emptyPlan();
   const srcs = internal.sources.get(g)!;
   const inits = g.decoded.initializer ?? [];
@@ -251,7 +322,7 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
         for (const n of plan.insert.get(k) ?? []) out.push(...lenFieldParts(1, [n]));
         if (plan.removeNodes.has(k)) break;
         const subs = g.subgraphs.get(k);
-        if (subs && subs.some((s) => needsRewrite(s.graph, plans, internal))) out.push(...lenFieldParts(1, rewriteNode(payload, k, g, plans, internal)));
+        if (subs && subs.some((s) => needsRewrite(s.graph, plans, internal, sink))) out.push(...lenFieldParts(1, rewriteNode(payload, k, g, plans, internal, sink)));
         else {
           const node = g.decoded.node![k];
           const s = node.op_type === 'Constant' ? srcs.get(node.output?.[0] ?? '') : undefined;
@@ -266,7 +337,7 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
         const k = initK++;
         if (plan.removeInit.has(k)) break;
         const s = srcs.get(inits[k].name ?? '');
-        out.push(...(s ? lenFieldParts(5, inlineTensor(payload, s)) : [whole]));
+        out.push(...(s ? lenFieldParts(5, placeTensor(payload, s, sink)) : [whole]));
         break;
       }
       case 15: {
@@ -284,13 +355,13 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
     }
   }
   front();
-  for (const t of plan.newInits) out.push(...lenFieldParts(5, t));
+  for (const t of plan.newInits) out.push(...lenFieldParts(5, newTensor(t, sink)));
   for (const t of plan.newSparse) out.push(...lenFieldParts(15, t));
   for (const v of plan.newInputs) out.push(...lenFieldParts(11, [v]));
   return out;
 }
 
-function rewriteNode(nodeBytes: Uint8Array, k: number, g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal): Part[] {
+function rewriteNode(nodeBytes: Uint8Array, k: number, g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal, sink?: ExternalSink): Part[] {
   const subs = g.subgraphs.get(k) ?? [];
   const out: Part[] = [];
   let attrK = 0;
@@ -311,11 +382,11 @@ function rewriteNode(nodeBytes: Uint8Array, k: number, g: GraphRec, plans: Map<G
     for (const af of readFields(ab)) {
       if (af.no === 6) {
         const s = mine.find((x) => x.slot.kind === 'g')!;
-        parts.push(...lenFieldParts(6, rewriteGraph(s.graph, plans, internal)));
+        parts.push(...lenFieldParts(6, rewriteGraph(s.graph, plans, internal, sink)));
       } else if (af.no === 11) {
         const kk = gk++;
         const s = mine.find((x) => x.slot.kind === 'graphs' && x.slot.k === kk)!;
-        parts.push(...lenFieldParts(11, rewriteGraph(s.graph, plans, internal)));
+        parts.push(...lenFieldParts(11, rewriteGraph(s.graph, plans, internal, sink)));
       } else parts.push(ab.subarray(af.start, af.end));
     }
     out.push(...lenFieldParts(5, parts));
