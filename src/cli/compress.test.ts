@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { fixture, readJson, REPO } from '../../tests/fixtures';
+import { loadPath } from '../node/load';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
@@ -50,8 +52,10 @@ const CASES: [model: string, config: string, flags: string[]][] = [
   ['MNIST_CNN', 'nn-linear-sym-8', ['--quantize', 'int8']],
 ];
 
+const CONFIGS = readJson('golden/configs.json').configs as Record<string, { deterministic: boolean }>;
+
 describe('compress → output with the structure coremltools writes for the same config', () => {
-  it.each(CASES)('%s %s', (model, config, flags) => {
+  it.each(CASES)('%s %s', async (model, config, flags) => {
     const base = readJson(`golden/${model}/base.json`);
     const golden = readJson(`golden/${model}/${config}.json`);
     const out = join(tmp, `${model}.${config}.${String(base.path).endsWith('.mlmodel') ? 'mlmodel' : 'mlpackage'}`);
@@ -74,6 +78,16 @@ describe('compress → output with the structure coremltools writes for the same
         if (gw.storage.nbits !== undefined) expect(w!.compression?.nbits, gw.name).toBe(gw.storage.nbits);
       } else if (gw.op_chain) expect(w!.compression?.opChain, gw.name).toEqual(gw.op_chain);
       else expect(w!.compression, gw.name).toBeUndefined();
+    }
+    // Deterministic configs: the values read back equal coremltools' (sha256 of the float32 values).
+    if (CONFIGS[config].deterministic) {
+      const back = await loadPath(out);
+      for (const gw of golden.weights) {
+        const w = back.weights.find((x) => x.name === gw.name)!;
+        const v = await back.readFloat32(w.id);
+        const sha = createHash('sha256').update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).digest('hex');
+        expect(sha, `${config} ${gw.name}`).toBe(gw.values.sha256_f32le);
+      }
     }
   });
 });
