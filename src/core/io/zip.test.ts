@@ -21,6 +21,8 @@ interface RawEntry {
   flags?: number;
   crc?: number;
   usize?: number;
+  /** a Zip64 uncompressed size (the 32-bit field is then saturated) */
+  usize64?: number;
 }
 
 function buildZip(entries: RawEntry[], comment = ''): Uint8Array {
@@ -33,7 +35,15 @@ function buildZip(entries: RawEntry[], comment = ''): Uint8Array {
     const method = e.method ?? 0;
     const body = method === 8 ? deflateSync(e.data) : e.data;
     const crc = e.crc ?? crc32(e.data);
-    const usize = e.usize ?? e.data.length;
+    const usize = e.usize64 !== undefined ? 0xffffffff : (e.usize ?? e.data.length);
+    let extra = new Uint8Array(0);
+    if (e.usize64 !== undefined) {
+      const x = new DataView(new ArrayBuffer(12));
+      x.setUint16(0, 1, true);
+      x.setUint16(2, 8, true);
+      x.setBigUint64(4, BigInt(e.usize64), true);
+      extra = new Uint8Array(x.buffer);
+    }
     const lh = new DataView(new ArrayBuffer(30));
     lh.setUint32(0, 0x04034b50, true);
     lh.setUint16(4, 20, true);
@@ -54,8 +64,9 @@ function buildZip(entries: RawEntry[], comment = ''): Uint8Array {
     ch.setUint32(20, body.length, true);
     ch.setUint32(24, usize, true);
     ch.setUint16(28, name.length, true);
+    ch.setUint16(30, extra.length, true);
     ch.setUint32(42, offset, true);
-    central.push(new Uint8Array(ch.buffer), name);
+    central.push(new Uint8Array(ch.buffer), name, extra);
     offset += 30 + name.length + body.length;
   }
   const cdSize = central.reduce((s, c) => s + c.length, 0);
@@ -261,6 +272,15 @@ describe('openZip refuses bad zips', () => {
     expect((await codeOf(readEntry(zip, 'crc.bin'))).message).toMatch(/CRC-32 mismatch/);
     expect((await codeOf(readEntry(zip, 'size.bin'))).message).toMatch(/inflated to 600 bytes, the directory says 601/);
     expect(dec.decode(await readEntry(zip, 'good.bin'))).toBe(dec.decode(data));
+  });
+
+  it('a deflated entry too big to inflate in memory is refused with a clear message', async () => {
+    const z = buildZip([{ name: 'huge.bin', data: new Uint8Array(1000), method: 8, usize64: 2 ** 50 }]);
+    const zip = await openZip(memorySource('huge.zip', z));
+    expect(zip.get('huge.bin')!.size).toBe(2 ** 50);
+    const r = await codeOf(zip.get('huge.bin')!.read(0, 10));
+    expect(r.code).toBe('zip-invalid');
+    expect(r.message).toMatch(/huge\.bin is deflated and 1125899906842624 bytes: too big to inflate/);
   });
 });
 

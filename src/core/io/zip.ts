@@ -227,7 +227,16 @@ function entrySource(src: ByteSource, e: Entry, zipName: string): ByteSource {
   const inflate = () =>
     (inflated ??= (async () => {
       const off = await locate();
-      const out = new Uint8Array(e.usize);
+      let out: Uint8Array;
+      try {
+        out = new Uint8Array(e.usize);
+      } catch {
+        throw new ShrinkrayError(
+          'zip-invalid',
+          `${where} is deflated and ${e.usize} bytes: too big to inflate in memory here; zip the package without compression (zip -0 -r) or use the folder`,
+          zipName,
+        );
+      }
       let filled = 0;
       let overflow = false;
       let ended = false;
