@@ -83,10 +83,6 @@ export class Chain {
       }).finish(),
     );
   }
-  /** TensorProto payloads (raw_data appended as a view, not copied). */
-  encodeInits(): Part[][] {
-    return this.inits.map((t) => tensorPayload(t.name, t.dt, t.dims, t.data));
-  }
 }
 
 export function tensorPayload(name: string, dt: number, dims: number[], data: Uint8Array | Part[]): Part[] {

@@ -174,7 +174,7 @@ export function emitLut(c: Chain, r: LutRepr, out: string, outDt: number, env: E
   const G = r.lutShape.slice(0, K);
   const Gtot = prod(G);
   const ni = prod(I);
-  const a = r.vectorAxis ?? -1;
+  const a = V > 1 ? (r.vectorAxis ?? 0) : -1;
   if (r.lutShape.length < K + 1 || I.length !== K) {
     throw new ShrinkrayError('invalid-option', `${env.file}: ${out}: LUT shape [${r.lutShape}] does not match weight rank ${K}`, env.file);
   }

@@ -13,7 +13,7 @@ import type { Detected } from '../detect';
 import { dtypeName, isFloatDtype, rawToFloat32 } from './dtypes';
 import { allGraphs, buildGraph, collectUses, nodeLabel, type GraphRec, type Use } from './graph';
 import { parseMeta, type ChainMeta } from './meta';
-import { affineToFloat, lutToFloat, sparseToFloat } from './repr';
+import { decompress } from '../../compress/decompress';
 import { readChainRepr, readDqRepr, readSparseRepr, type DqInfo } from './read-repr';
 import { num, onnxType, type ModelP, type NodeP, type SparseTensorP, type TensorP } from './schema';
 import { makeTensorRef, readRaw, type TensorContext, type TensorRef } from './tensor';
@@ -297,19 +297,7 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
         const ref = srcRef(r.source!);
         return rawToFloat32(ref.dt, await readRaw(ref), ref.count);
       }
-      const rep = await readRepr(id);
-      switch (rep.kind) {
-        case 'dense':
-          return rep.values;
-        case 'affine':
-          return affineToFloat(rep);
-        case 'lut':
-          return lutToFloat(rep);
-        case 'sparse':
-          return sparseToFloat(rep);
-        default:
-          throw new ShrinkrayError('internal', `${file}: unexpected representation for ${id}`, file);
-      }
+      return decompress(await readRepr(id));
   };
 
   return {

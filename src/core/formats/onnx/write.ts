@@ -15,7 +15,8 @@ import { allGraphs, allNames, collectUses, type GraphRec } from './graph';
 import type { OnnxInternal, TensorSource, WeightRec } from './index';
 import { emitParts, lenFieldParts, partSize, partsSize, rangePart, type Part } from './parts';
 import { onnxType } from './schema';
-import { affineToFloat, lutToFloat, sparseToFloat } from './repr';
+import { decompress } from '../../compress/decompress';
+import { sparseToFloat } from './repr';
 
 const TWO_GB = 2 ** 31 - 1;
 
@@ -131,7 +132,6 @@ export async function writeOnnx(
     }
     const g = r.graph;
     const plan = planOf(g);
-    const srcs = internal.sources.get(g)!;
     // take the old storage out
     const idx = sourceIndex(r.source);
     if (idx.init !== undefined) plan.removeInit.add(idx.init);
@@ -153,7 +153,6 @@ export async function writeOnnx(
     }
     plan.newInits.push(...c.inits);
     if (env.ir < 4 && !g.parent) for (const t of c.inits) plan.newInputs.push(valueInfoPayload(t.name, t.dt, t.dims));
-    void srcs;
   }
 
   // member tensors nobody else reads any more
@@ -394,18 +393,8 @@ function rewriteNode(nodeBytes: Uint8Array, k: number, g: GraphRec, plans: Map<G
   return out;
 }
 
-/** Decompressed float values of a representation (what the written chain computes). */
+/** Decompressed float values of a representation (what the written chain computes), with the engine's semantics. */
 export function reprToFloat(rep: Compressed): Float32Array {
-  switch (rep.kind) {
-    case 'dense':
-      return rep.values;
-    case 'affine':
-      return affineToFloat(rep);
-    case 'lut':
-      return lutToFloat(rep);
-    case 'sparse':
-      return sparseToFloat(rep);
-    default:
-      throw new Error(`no ONNX form for ${rep.kind}`);
-  }
+  if (rep.kind === 'nnlinear') throw new Error('no ONNX form for nnlinear');
+  return decompress(rep);
 }
