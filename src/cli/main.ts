@@ -71,6 +71,11 @@ export async function main(argv: string[], out = (s: string) => console.log(s), 
 // Run when executed directly (tsx src/cli/main.ts, node --import tsx src/cli/main.ts, bin/shrinkray.mjs).
 const entry = process.argv[1] ?? '';
 if (/[\\/]cli[\\/]main\.(ts|js|mjs)$/.test(entry)) {
+  // `shrinkray inspect ... | head`: a closed pipe ends the output quietly, not with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
