@@ -123,7 +123,7 @@ function accTable(
       const e = w - table[codes[i] & mask];
       se += e * e;
       sig += w * w;
-      const a = e < 0 ? -e : e;
+      const a = Math.abs(e);
       if (a > mx) mx = a;
     }
   } else {
@@ -132,7 +132,7 @@ function accTable(
       const e = w - table[codes[i] & mask];
       se += e * e;
       sig += w * w;
-      const a = e < 0 ? -e : e;
+      const a = Math.abs(e);
       if (a > mx) mx = a;
     }
   }
@@ -162,7 +162,7 @@ function accCodes(
     const e = w - table[c];
     se += e * e;
     sig += w * w;
-    const a = e < 0 ? -e : e;
+    const a = Math.abs(e);
     if (a > mx) mx = a;
   }
   acc.se = se;
@@ -291,7 +291,7 @@ export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Tar
       const e = m[i] ? w - v[j++] : w;
       se += e * e;
       sig += w * w;
-      const a = e < 0 ? -e : e;
+      const a = Math.abs(e);
       if (a > mx) mx = a;
     }
     acc.se = se;
