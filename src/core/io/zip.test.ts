@@ -191,6 +191,24 @@ describe('openZip on stored zips and Finder zips', () => {
     }
   });
 
+  it('reads a Zip64 zip made by Info-ZIP (zip -fz) like the folder it holds', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'sr-zip64-'));
+    try {
+      execFileSync('zip', ['-q', '-fz', '-r', join(tmp, 'z64.zip'), 'base_ios16.mlpackage'], { cwd: fixture('synthetic') });
+      const raw = readFileSync(join(tmp, 'z64.zip'));
+      expect(raw.includes(Buffer.from([0x50, 0x4b, 0x06, 0x06]))).toBe(true); // a Zip64 end record is there
+      const zip = await openZip(fileSource(join(tmp, 'z64.zip')));
+      const dir = pathTree(fixture('synthetic/base_ios16.mlpackage'));
+      expect(zip.paths().sort()).toEqual(dir.paths().map((p) => 'base_ios16.mlpackage/' + p).sort());
+      for (const p of dir.paths()) {
+        const want = readFileSync(join(fixture('synthetic/base_ios16.mlpackage'), p));
+        expect(Buffer.compare(Buffer.from(await readEntry(zip, 'base_ios16.mlpackage/' + p)), want)).toBe(0);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('reads a zip with a trailing comment and data prepended before it', async () => {
     const z = buildZip([{ name: 'a/b.txt', data: enc.encode('hello') }], 'a comment');
     const prefixed = new Uint8Array(100 + z.length);

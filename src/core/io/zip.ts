@@ -136,7 +136,8 @@ async function findEnd(src: ByteSource, zipName: string) {
   let count = u16(tail, at + 10);
   let cdSize = u32(tail, at + 12);
   let cdOffset = u32(tail, at + 16);
-  let zip64 = false;
+  // Without Zip64 the central directory ends where the end record starts; with it, where the Zip64 record starts.
+  let cdEnd = eocdOffset;
   // Zip64 locator: 20 bytes right before the EOCD.
   if (at >= 20 && u32(tail, at - 20) === SIG_Z64_LOCATOR) {
     const recOffset = u64(tail, at - 20 + 8);
@@ -146,11 +147,10 @@ async function findEnd(src: ByteSource, zipName: string) {
     count = u64(rec, 32);
     cdSize = u64(rec, 40);
     cdOffset = u64(rec, 48);
-    zip64 = true;
+    cdEnd = recOffset;
   } else if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     throw invalid(zipName, 'Zip64 end record missing (truncated zip?)');
   }
-  const cdEnd = zip64 ? eocdOffset - 20 - 56 : eocdOffset;
   if (cdSize > cdEnd) throw invalid(zipName, `central directory size ${cdSize} is larger than the file (truncated zip?)`);
   // Data prepended to the zip (self-extractors) shifts every offset by `shift`.
   const shift = cdEnd - cdSize - cdOffset;
