@@ -76,3 +76,20 @@ describe('engine', () => {
     expect(consumerAxes({ name: 'ct', type: 'ConvTranspose', param: '1' }, 4)).toEqual({ outputAxis: 1, inputAxis: 0 });
   });
 });
+
+describe('engine on ONNX', () => {
+  it('compresses float initializers of an ONNX model and says why the others are skipped', async () => {
+    const { fileWithSiblings } = await import('../../node/fs-tree');
+    const m = await loadModel(fileWithSiblings(fixture('real/onnx/CIFAR10_ImageClassifier.onnx')));
+    const res = await runPlan(m, globalPlan(palettizerConfig({ nbits: 4 }), 'iOS18'));
+    expect(res.size).toBe(m.weights.length);
+    const done = [...res.values()].filter((r) => r.status === 'compressed');
+    expect(done.length).toBeGreaterThan(0);
+    for (const r of done) {
+      expect(r.repr!.kind).toBe('lut');
+      expect(r.bytesAfter).toBeLessThan(r.bytesBefore);
+      expect(r.snrDb).toBeGreaterThan(10);
+    }
+    for (const r of res.values()) if (r.status === 'skipped') expect(r.reason).toMatch(/weight_threshold|rank-|dtype|consumer|conflicting|axes/);
+  });
+});
