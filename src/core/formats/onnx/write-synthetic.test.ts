@@ -14,6 +14,7 @@ import type { AffineRepr, Compressed, LutRepr, WeightResult } from '../../compre
 import { memoryTree } from '../../io/source';
 import { outputBytes, type LoadedModel } from '../../model/types';
 import { globalPlan, linearQuantizerConfig } from '../../plan';
+import { concatBytes, encodeLenField, encodeVarintField, readFields } from '../../proto/wire';
 import { DT } from './dtypes';
 import { onnxType, type ModelP } from './schema';
 import { loadTree, modelBytes, mulberry32, node, raw, vi } from './testkit';
@@ -251,6 +252,34 @@ describe('writer: subgraphs, Constant nodes, fp16 models, external data, refusal
     const back = await loadTree(memoryTree('o', files), 'm.ext.onnx');
     expect(back.weights.find((x) => x.name === 'a')!.compression?.kind).toBe('palettized');
     expect(Array.from(await back.readFloat32(back.weights.find((x) => x.name === 'a')!.id))).toEqual(Array.from(reprToFloat(r)));
+  });
+
+  it('keeps fields its schema does not know, at model, graph and tensor level, byte for byte', async () => {
+    const keepT = concatBytes([onnxType('TensorProto').encode(raw('K', DT.FLOAT, [2, 2], randn(4))).finish(), encodeVarintField(99, 5)]);
+    const graph = concatBytes([
+      onnxType('GraphProto').encode({ name: 'g', node: [node('Identity', ['W'], ['y']), node('Identity', ['K'], ['z'])], output: [vi('y', DT.FLOAT, [8, 8]), vi('z', DT.FLOAT, [2, 2])], initializer: [raw('W', DT.FLOAT, [8, 8], randn(64))] }).finish(),
+      encodeLenField(5, keepT),
+      encodeLenField(98, new TextEncoder().encode('graph-extension')),
+    ]);
+    const model = concatBytes([
+      encodeVarintField(1, 7),
+      encodeLenField(8, onnxType('OperatorSetIdProto').encode({ domain: '', version: 13 }).finish()),
+      encodeLenField(7, graph),
+      encodeVarintField(97, 123456),
+    ]);
+    const m = await loadTree(memoryTree('t', { 'm.onnx': model }), 'm.onnx');
+    const r = affine([8, 8], [8, 1], 'int8', false);
+    const { bytes, y } = await writeAndRun(m, { W: r });
+    expect(Array.from(y.y.data as Float32Array)).toEqual(Array.from(reprToFloat(r)));
+    const top = readFields(bytes);
+    expect(top.find((f) => f.no === 97)?.varint).toBe(123456);
+    const gf = top.find((f) => f.no === 7)!;
+    const gb = bytes.subarray(gf.dataStart, gf.dataEnd);
+    const gFields = readFields(gb);
+    const ext = gFields.find((f) => f.no === 98)!;
+    expect(new TextDecoder().decode(gb.subarray(ext.dataStart, ext.dataEnd))).toBe('graph-extension');
+    const kept = gFields.filter((f) => f.no === 5).map((f) => gb.subarray(f.dataStart, f.dataEnd));
+    expect(kept.some((t) => Buffer.compare(Buffer.from(t), Buffer.from(keepT)) === 0)).toBe(true);
   });
 
   it('re-compresses an already compressed weight without leaving its old initializers behind', async () => {
