@@ -9,6 +9,8 @@ import { fileWithSiblings } from '../../../node/fs-tree';
 import { memoryTree } from '../../io/source';
 import { F16_TABLE } from '../../tensor/fp16';
 import { onnxType, num, type GraphP, type ModelP, type TensorP } from './schema';
+import { loadModel } from '../index';
+import { writeModel } from '../write';
 import { loadTree } from './testkit';
 
 const DIR = fixture('real', 'onnx');
@@ -99,6 +101,16 @@ describe.each(MODELS)('%s', (file) => {
 });
 
 describe('known facts of the fixtures', () => {
+  it('loadModel detects ONNX by content and dispatches here; writeModel dispatches to the ONNX writer', async () => {
+    const file = 'CIFAR10_ImageClassifier.onnx';
+    const m = await loadModel(fileWithSiblings(`${DIR}/${file}`));
+    expect(m.summary.format).toBe('onnx');
+    expect(m.weights).toHaveLength(11);
+    const w = await writeModel(m, new Map(), { plan: { target: 'iOS18', steps: [] }, tag: 'same' });
+    expect(w.name).toBe('CIFAR10_ImageClassifier.same.onnx');
+    expect(w.files[0].size).toBe(readFileSync(`${DIR}/${file}`).length);
+  });
+
   it('SqueezeNet1.0_fp16: 52 fp16 weights, fp16 bits kept exact by readDense', async () => {
     const file = 'SqueezeNet1.0_fp16.onnx';
     const m = await loadTree(fileWithSiblings(`${DIR}/${file}`), file);
