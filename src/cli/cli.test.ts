@@ -1,6 +1,7 @@
 /** The CLI as a user runs it: a child process (`node --import tsx src/cli/main.ts ...`) on the fixtures. */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fixture, readJson, REPO } from '../../tests/fixtures';
 
 interface Run {
@@ -103,8 +104,8 @@ describe('shrinkray inspect on the fixtures', () => {
     expect(b.summary.weightCount).toBe(a.summary.weightCount);
   });
 
-  it('an .onnx fixture inspects', () => {
-    const r = cli('inspect', fixture('real/onnx/CIFAR10_ImageClassifier.onnx'), '--json');
+  it.each(readdirSync(fixture('real/onnx')).filter((f) => f.endsWith('.onnx')))('ONNX fixture %s inspects', (name) => {
+    const r = cli('inspect', fixture('real/onnx', name), '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.summary.format).toBe('onnx');

@@ -55,6 +55,9 @@ beforeAll(() => {
   const data = new Uint8Array(128 + values.byteLength);
   data.set(new Uint8Array(values.buffer), 128);
   writeFileSync(join(tmp, 'in', 'mm.weights'), data);
+  mkdirSync(join(tmp, 'sub', 'data'), { recursive: true });
+  writeFileSync(join(tmp, 'sub', 'mm.onnx'), onnxWithExternalWeight('data/mm.weights', 128));
+  writeFileSync(join(tmp, 'sub', 'data', 'mm.weights'), data);
   mkdirSync(join(tmp, 'lonely'));
   writeFileSync(join(tmp, 'lonely', 'mm.onnx'), onnxWithExternalWeight('mm.weights', 128));
 });
@@ -71,6 +74,12 @@ describe('ONNX with external data', () => {
     expect(j.weights).toHaveLength(1);
     expect(j.weights[0]).toMatchObject({ name: 'W', shape: [64, 64], location: { kind: 'external', file: 'mm.weights', offset: 128 } });
     const m = await loadPath(join(tmp, 'in', 'mm.onnx'));
+    expect(Array.from(await m.readFloat32(m.weights[0].id))).toEqual(Array.from(values));
+  });
+
+  it('a data file in a sub-folder (location "data/mm.weights") is found too', async () => {
+    const m = await loadPath(join(tmp, 'sub', 'mm.onnx'));
+    expect(m.weights[0].location).toMatchObject({ kind: 'external', file: 'data/mm.weights' });
     expect(Array.from(await m.readFloat32(m.weights[0].id))).toEqual(Array.from(values));
   });
 
