@@ -1,3 +1,4 @@
+import { useDeferredValue } from 'react';
 import { useModel } from '../store/model';
 import { useOptimize } from '../store/optimize';
 import { BytesChart } from './charts/BytesChart';
@@ -21,8 +22,8 @@ export function App() {
   const model = useModel((s) => s.model);
   const generation = useModel((s) => s.generation);
   const loading = useModel((s) => s.loading);
-  const enabled = useOptimize((s) => s.enabled);
-  const columns = useOptimizerColumns();
+  // the optimizer's charts mount in a background render, not inside the click that enabled them
+  const enabled = useDeferredValue(useOptimize((s) => s.enabled));
   const compressible = !!model && model.weights.length > 0;
   return (
     <DropZone>
@@ -77,7 +78,7 @@ export function App() {
                 </div>
               )
             )}
-            <WeightsTable extra={compressible ? columns : []} />
+            {compressible ? <OptimizedTable /> : <WeightsTable />}
             {compressible && (
               <div className="charts-row">
                 <BudgetPanel />
@@ -89,4 +90,10 @@ export function App() {
       )}
     </DropZone>
   );
+}
+
+/** The table with the optimizer's columns: its own component, so that results re-render the table and not the page. */
+function OptimizedTable() {
+  const columns = useOptimizerColumns();
+  return <WeightsTable extra={columns} />;
 }

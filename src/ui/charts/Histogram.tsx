@@ -2,7 +2,7 @@
 import { memo } from 'react';
 import type { WeightInfo } from '../../core/model/types';
 import type { WeightStats } from '../../../workers/stats';
-import { Bar, CartesianGrid, ComposedChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, CartesianGrid, ComposedChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useModel } from '../../store/model';
 import { fmtNum, fmtPct, fmtShape } from '../format';
 
@@ -37,7 +37,9 @@ const HistogramView = memo(function HistogramView({
   const bins = stats?.hist ?? [];
   const width = stats && bins.length ? (stats.histMax - stats.histMin) / bins.length : 0;
   const data = bins.map((c, i) => ({ x: stats!.histMin + (i + 0.5) * width, count: c }));
-  const marks = overlay ? thin(overlay.values, 64) : [];
+  const marks = overlay ? thin(overlay.values, 128) : [];
+  const lo = stats ? stats.histMin - width : 0;
+  const hi = stats ? stats.histMax + width : 1;
   const thinned = overlay && overlay.values.length > marks.length ? ` (${marks.length} of ${overlay.values.length} drawn)` : '';
   return (
     <figure className="panel chart" aria-label={`Histogram of ${w.name}`} data-testid="histogram">
@@ -50,6 +52,7 @@ const HistogramView = memo(function HistogramView({
         <p className="muted">Computing statistics…</p>
       ) : (
         <>
+          <div className="hist-wrap">
           <ResponsiveContainer width="100%" height={200}>
             <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }} barCategoryGap={0}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
@@ -57,11 +60,18 @@ const HistogramView = memo(function HistogramView({
               <YAxis width={50} />
               <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
               <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
-              {marks.map((v, i) => (
-                <ReferenceLine key={i} x={v} stroke="#c0392b" strokeOpacity={0.75} ifOverflow="extendDomain" />
-              ))}
             </ComposedChart>
           </ResponsiveContainer>
+          {marks.length > 0 && hi > lo && (
+            // the marks are one plain SVG over the plot area (same x domain), not one chart element per mark
+            <svg className="hist-marks" viewBox="0 0 1000 100" preserveAspectRatio="none" aria-hidden="true" data-testid="histogram-marks" data-count={marks.length}>
+              {marks.map((v, i) => {
+                const x = ((v - lo) / (hi - lo)) * 1000;
+                return x >= 0 && x <= 1000 ? <line key={i} x1={x} x2={x} y1={0} y2={100} /> : null;
+              })}
+            </svg>
+          )}
+          </div>
           <p className="stats-line" data-testid="weight-stats">
             min {fmtNum(stats.min)} · max {fmtNum(stats.max)} · mean {fmtNum(stats.mean)} · std {fmtNum(stats.std)} · zeros {fmtPct(stats.sparsity)} · unique{' '}
             {stats.unique}

@@ -12,7 +12,7 @@ import { fmtBytes } from '../format';
 export function Tradeoff() {
   const model = useModel((s) => s.model);
   const enabled = useOptimize((s) => s.enabled);
-  const settings = useOptimize((s) => s.settings);
+  const settings = useDeferredValue(useOptimize((s) => s.settings));
   const candidates = useDeferredValue(useOptimize((s) => s.candidates));
   const results = useDeferredValue(useOptimize((s) => s.results));
   const recipeState = useOptimize((s) => s.recipe);
