@@ -88,7 +88,23 @@ const FP8_TABLES: Record<number, Float32Array> = {
  * Decodes little-endian raw_data bytes of `count` elements to float32 (integers converted exactly where
  * float32 can hold them).
  */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export function rawToFloat32(dt: number, bytes: Uint8Array, count: number): Float32Array {
+  if (LITTLE_ENDIAN && dt === DT.FLOAT) {
+    // one memcpy into a fresh buffer (never a view of the model bytes: callers may transfer it)
+    const copy = new Uint8Array(count * 4);
+    copy.set(bytes.subarray(0, count * 4));
+    return new Float32Array(copy.buffer);
+  }
+  if (LITTLE_ENDIAN && dt === DT.FLOAT16) {
+    const copy = new Uint8Array(count * 2);
+    copy.set(bytes.subarray(0, count * 2));
+    const h = new Uint16Array(copy.buffer);
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = F16_TABLE[h[i]];
+    return out;
+  }
   const out = new Float32Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dt) {
