@@ -107,6 +107,7 @@ export function palettizer(s: Settings): OpPalettizerConfig {
     channel_axis: null,
     cluster_dim: 1,
     enable_per_channel_scale: false,
+    lut_dtype: null,
     weight_threshold: s.weightThreshold,
   };
 }

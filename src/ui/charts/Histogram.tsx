@@ -4,7 +4,7 @@ import type { WeightInfo } from '../../core/model/types';
 import type { WeightStats } from '../../../workers/stats';
 import { Bar, CartesianGrid, ComposedChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useModel } from '../../store/model';
-import { fmtNum, fmtPct, fmtShape } from '../format';
+import { fmtCount, fmtNum, fmtPct, fmtShape } from '../format';
 
 export interface Overlay {
   label: string;
@@ -57,7 +57,7 @@ const HistogramView = memo(function HistogramView({
             <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }} barCategoryGap={0}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
               <XAxis dataKey="x" type="number" domain={[stats.histMin - width, stats.histMax + width]} tickFormatter={(v: number) => fmtNum(v)} />
-              <YAxis width={50} />
+              <YAxis width={50} tickFormatter={(v: number) => fmtCount(v)} />
               <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
               <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
             </ComposedChart>
