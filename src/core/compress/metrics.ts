@@ -66,7 +66,9 @@ export function reprBytes(r: Compressed, target: Target = 'iOS18'): number {
       let b = packed(n, 1);
       if (!r.inner) b += r.values.length * dtBytes(r.dtype);
       else if (r.inner.kind === 'lut') b += lutBytes(r.inner, r.inner.indices.length);
-      else b += affineBytes(r.inner, r.inner.data.length, target);
+      // coremltools' prune → quantize chain stores the mask twice: data_mask of
+      // constexpr_sparse_blockwise_shift_scale and mask of the constexpr_sparse_to_dense that follows
+      else b += affineBytes(r.inner, r.inner.data.length, target) + packed(n, 1);
       return b;
     }
     case 'nnlinear':

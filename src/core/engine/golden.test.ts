@@ -114,6 +114,8 @@ describe('golden configs', () => {
       expect(bw, `base weight ${gw.baseName}`).toBeDefined();
       const res = results.get(bw.id)!;
       expect(res.status, `${gw.baseName}: ${res.reason}`).toBe('compressed');
+      // exact bytes: the reader's byte count of coremltools' stored weight
+      expect(res.bytesAfter, `${gw.baseName} bytes`).toBe(gw.bytes);
       const dense = await base.readDense(bw.id);
       if (cfg.deterministic) {
         const goldRepr = await gold.readRepr(gw.id);
