@@ -424,6 +424,8 @@ describe('metrics', () => {
           quantize(t, linearQuantizerConfig({ granularity: 'per_channel' }), ctx),
           quantize(t, linearQuantizerConfig({ mode: 'linear', dtype: 'uint4', granularity: 'per_tensor' }), ctx),
           pruneMagnitude(t, magnitudePrunerConfig({ target_sparsity: sp })),
+          palettize(t, palettizerConfig({ nbits: 3 }), ctx),
+          palettize(t, palettizerConfig({ mode: 'uniform', nbits: 2 }), ctx),
         ];
         for (const r of reprs) {
           if ('skip' in r) continue;

@@ -15,6 +15,7 @@ import { kmeansOptimal } from './kmeans1d';
 import { kmeansVectors, uniqueVectors } from './vector';
 import { normAxis, numel, r16, rdt, rdtd, splitAxis } from '../numeric';
 import { PALETTIZE_NBITS } from './options';
+import { setHint, type ErrStats } from '../hints';
 
 export type Skip = { skip: string };
 
@@ -137,6 +138,7 @@ export function palettize(
   const K = 1 << nbits;
   const lut = new Float32Array(G * K);
   const indices = new Uint8Array(n);
+  let fused: ErrStats | null = null;
   for (let g = 0; g < G; g++) {
     const h = groups[g];
     let entries: number[];
@@ -150,8 +152,11 @@ export function palettize(
       entries = Array.from(h.xs);
     }
     for (let k = 0; k < entries.length; k++) lut[g * K + k] = entries[k];
-    if (cfg.mode === 'uniform') assignUniform(dense.dtype, bits, floats, L, g, gs, h.xs[0], h.xs[h.xs.length - 1], nbits, indices);
-    else assignNearest(bits, floats, L, g, gs, entries, indices);
+    const memo =
+      cfg.mode === 'uniform'
+        ? assignUniform(dense.dtype, bits, floats, L, g, gs, h.xs[0], h.xs[h.xs.length - 1], nbits, indices)
+        : assignNearest(bits, floats, L, g, gs, entries, indices);
+    if (G === 1 && bits && h.bins && memo && !pcs && !include) fused = statsFromBins(h.bins, memo, lut);
   }
   if (include) for (let i = 0; i < n; i++) if (!include[i]) indices[i] = 0;
   const lutShape = new Array<number>(rank + 2).fill(1);
@@ -169,7 +174,33 @@ export function palettize(
     lutShape,
   };
   if (pcs) repr.perChannelScale = pcs;
+  if (fused) setHint(repr, dense, fused);
   return repr;
+}
+
+/** Error statistics of a per-tensor fp16 LUT from the histogram and the bin → index map (hints.ts). */
+function statsFromBins(bins: Float64Array, memo: Int16Array, lut: Float32Array): ErrStats {
+  const tab = F16_TABLE;
+  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
+  const used = new Float64Array(lut.length);
+  for (let h = 0; h < 65536; h++) {
+    const c = bins[h];
+    if (!c) continue;
+    const k = memo[h];
+    const w = tab[h];
+    const e = w - lut[k];
+    st.se += c * e * e;
+    st.sig += c * w * w;
+    if (Math.abs(e) > st.mx) st.mx = Math.abs(e);
+    used[k] += c;
+  }
+  const vals = new Set<number>();
+  for (let k = 0; k < lut.length; k++) if (used[k] > 0) {
+    vals.add(lut[k] === 0 ? 0 : lut[k]);
+    if (lut[k] === 0) st.zeros += used[k];
+  }
+  st.distinct = vals.size;
+  return st;
 }
 
 const f32b = new Float32Array(1);
@@ -186,6 +217,8 @@ function f16FromF32(x: number): number {
 interface GroupHist {
   xs: Float64Array;
   ws: Float64Array;
+  /** fp16 path: weight per bit pattern */
+  bins?: Float64Array;
 }
 
 function forGroup(L: Layout, g: number, gs: number, fn: (i: number) => void): void {
@@ -229,7 +262,7 @@ function histF16(bits: Uint16Array, L: Layout, g: number, gs: number, include?: 
     vals.push(tab[h]);
     wts.push(w[h]);
   }
-  return { xs: Float64Array.from(vals), ws: Float64Array.from(wts) };
+  return { xs: Float64Array.from(vals), ws: Float64Array.from(wts), bins: w };
 }
 
 function histF32(vals: Float32Array, L: Layout, g: number, gs: number, include?: Uint8Array, ew?: ((i: number) => number) | null): GroupHist {
@@ -312,7 +345,7 @@ function assignUniform(
   mx: number,
   nbits: number,
   out: Uint8Array,
-): void {
+): Int16Array | null {
   const K1 = (1 << nbits) - 1;
   const rd = dtype === 'fp16' ? r16 : Math.fround;
   const range = rd(mx - mn);
@@ -329,6 +362,7 @@ function assignUniform(
       out[i] = q;
     } else out[i] = code(floats![i]);
   });
+  return memo;
   function code(w: number): number {
     const t = rd(rd(rd(w - mn) / range) * K1);
     let q = Math.round(t);
@@ -347,9 +381,9 @@ function assignNearest(
   gs: number,
   entries: number[],
   out: Uint8Array,
-): void {
+): Int16Array | null {
   const m = entries.length;
-  if (m === 0) return;
+  if (m === 0) return null;
   // sort entries with their slots (they are ascending already for kmeans / unique, keep general)
   const order = entries.map((v, k) => [v, k] as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const sv = order.map((e) => e[0]);
@@ -396,7 +430,10 @@ function assignNearest(
         }
         out[i] = q;
       });
-  } else forGroup(L, g, gs, (i) => (out[i] = nearest(floats![i])));
+    return memo;
+  }
+  forGroup(L, g, gs, (i) => (out[i] = nearest(floats![i])));
+  return null;
 }
 
 function vectorPath(
