@@ -32,6 +32,7 @@ export interface ModelState {
 }
 
 let statsAbort: AbortController | null = null;
+let loadToken = 0;
 
 export const useModel = create<ModelState>((set, get) => ({
   model: null,
@@ -47,14 +48,17 @@ export const useModel = create<ModelState>((set, get) => ({
   dismissError: () => set({ error: null }),
 
   async loadTree(tree) {
+    const token = ++loadToken;
     set({ loading: tree.name, error: null });
     let model: LoadedModel;
     try {
       model = await loadModel(tree);
     } catch (e) {
-      set({ loading: null, error: describeError(e) });
+      if (token === loadToken) set({ loading: null, error: describeError(e) });
       return false;
     }
+    // a newer load started meanwhile: it wins, this one is dropped whole
+    if (token !== loadToken) return false;
     statsAbort?.abort();
     const generation = get().generation + 1;
     const first = [...model.weights].sort((a, b) => b.bytes - a.bytes)[0];

@@ -191,9 +191,14 @@ export function candidateList(s: Settings): Candidate[] {
   return out;
 }
 
+/** The per-layer options of the size budget: palettization 1..8 bits per tensor, int8, and on iOS18 the grouped 4-bit LUT. */
+export function isBudgetOption(c: Candidate): boolean {
+  return /^pal\d$/.test(c.id) || c.id === 'q8' || (c.id === 'pal4g16' && c.settings.target === 'iOS18');
+}
+
 function optionOverride(optionId: string): Override | null {
   if (optionId === 'keep') return { kind: 'skip' };
-  if (optionId === 'q8') return presetOverride('q8') ?? null;
+  if (optionId === 'q8' || optionId === 'pal4g16') return presetOverride(optionId) ?? null;
   const m = /^pal(\d)$/.exec(optionId);
   if (m) return { kind: 'settings', label: `${m[1]}-bit palettization (budget)`, settings: { method: 'palettize', nbits: Number(m[1]), palMode: 'kmeans', palGranularity: 'per_tensor' } };
   return null;
@@ -208,7 +213,7 @@ export function budgetBytes(model: LoadedModel, mode: BudgetMode, value: number)
 
 function recipeFor(model: LoadedModel, st: OptimizeState): Recipe | string {
   const budget = budgetBytes(model, st.budgetMode, st.budgetValue);
-  const cands = candidateList(st.settings).filter((c) => /^pal\d$/.test(c.id) || c.id === 'q8');
+  const cands = candidateList(st.settings).filter(isBudgetOption);
   const layers: BudgetLayer[] = [];
   for (const w of model.weights) {
     const options = [{ id: 'keep', bytes: w.bytes, error: 0 }];

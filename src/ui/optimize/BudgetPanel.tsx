@@ -1,7 +1,7 @@
 /** The size budget: a target in MB, % of the original weights or bits per weight; the recipe as a table; apply in one click. */
 import { useDeferredValue, useId } from 'react';
 import { useModel } from '../../store/model';
-import { budgetBytes, candidateList, useOptimize, type BudgetMode } from '../../store/optimize';
+import { budgetBytes, candidateList, isBudgetOption, useOptimize, type BudgetMode } from '../../store/optimize';
 import { fmtBytes, fmtExact } from '../format';
 
 export function BudgetPanel() {
@@ -20,7 +20,7 @@ export function BudgetPanel() {
   const id = useId();
   if (!model || !st.enabled) return null;
   const budget = budgetBytes(model, st.budgetMode, st.budgetValue);
-  const cands = candidateList(st.settings).filter((c) => /^pal\d$/.test(c.id) || c.id === 'q8');
+  const cands = candidateList(st.settings).filter(isBudgetOption);
   const ready = cands.every((c) => model.weights.every((w) => st.candidates[c.id]?.[w.id]));
   const counts = new Map<string, number>();
   if (st.recipe) for (const v of Object.values(st.recipe.choice)) counts.set(v, (counts.get(v) ?? 0) + 1);
@@ -50,10 +50,10 @@ export function BudgetPanel() {
       <p className="hint">
         Weights budget: {fmtBytes(budget)} ({fmtExact(budget)} B). Per layer: keep, palettize with{' '}
         {cands
-          .filter((c) => c.id.startsWith('pal'))
+          .filter((c) => /^pal\d$/.test(c.id))
           .map((c) => c.id.slice(3))
           .join('/')}{' '}
-        bits, or int8; least size-weighted error.
+        bits, int8{cands.some((c) => c.id === 'pal4g16') ? ', or a grouped 4-bit LUT' : ''}; least size-weighted error.
       </p>
       {st.recipeError && (
         <p className="error-inline" data-testid="budget-error">
@@ -72,12 +72,37 @@ export function BudgetPanel() {
             <tbody>
               {[...counts].map(([k, n]) => (
                 <tr key={k}>
-                  <td>{k === 'keep' ? 'keep as is' : k === 'q8' ? 'int8 per-channel' : `${k.slice(3)}-bit LUT`}</td>
+                  <td>{choiceLabel(k)}</td>
                   <td>{n}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+          <details className="recipe-layers">
+            <summary>Per layer</summary>
+            <table className="recipe" data-testid="recipe-layers">
+              <thead>
+                <tr>
+                  <th scope="col">Weight</th>
+                  <th scope="col">Choice</th>
+                  <th scope="col">Bytes</th>
+                </tr>
+              </thead>
+              <tbody>
+                {model.weights.map((w) => {
+                  const c = st.recipe!.choice[w.id];
+                  const r = c && c !== 'keep' ? st.candidates[c]?.[w.id] : undefined;
+                  return (
+                    <tr key={w.id}>
+                      <td>{w.name}</td>
+                      <td>{choiceLabel(c ?? 'keep')}</td>
+                      <td className="num">{fmtExact(r?.status === 'compressed' ? r.bytesAfter : w.bytes)}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </details>
           <p>
             Recipe: {fmtBytes(st.recipe.bytes)} ({fmtExact(st.recipe.bytes)} B) of {fmtExact(st.recipe.budgetBytes)} B budget
           </p>
@@ -88,4 +113,11 @@ export function BudgetPanel() {
       )}
     </section>
   );
+}
+
+function choiceLabel(k: string): string {
+  if (k === 'keep') return 'keep as is';
+  if (k === 'q8') return 'int8 per-channel';
+  if (k === 'pal4g16') return '4-bit LUT, group 16';
+  return `${k.slice(3)}-bit LUT`;
 }
