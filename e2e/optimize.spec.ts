@@ -277,6 +277,34 @@ test.describe('download', () => {
   });
 });
 
+test('keyboard: every control of the optimizer has a label, and presets and settings work from the keyboard', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Try the sample model' }).click();
+  await waitLoaded(page, 'SampleNet.mlpackage');
+  const preset = page.getByRole('button', { name: '6-bit palettization', exact: true });
+  await preset.focus();
+  await page.keyboard.press('Enter');
+  await expect(preset).toHaveAttribute('aria-pressed', 'true');
+  const unlabelled = await page.locator('main select, main input, main textarea').evaluateAll((els) =>
+    els
+      .filter((el) => !(el as HTMLInputElement).hidden && (el as HTMLElement).offsetParent !== null)
+      .filter((el) => ((el as HTMLInputElement).labels?.length ?? 0) === 0 && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  expect(unlabelled).toEqual([]);
+  const t6 = (await totals(page)).after;
+  // nbits by keyboard: 6 → 8
+  await page.getByLabel('Bits (LUT size)').focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByLabel('Bits (LUT size)')).toHaveValue('8');
+  expect((await totals(page)).after).toBeGreaterThan(t6);
+  // the method select by keyboard
+  await page.getByLabel('Method').focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByLabel('Method')).toHaveValue('quantize');
+  await expect(page.getByTestId('total-status')).toContainText('4 compressed');
+});
+
 test('layout on a wide screen', async ({ page }) => {
   await page.setViewportSize({ width: 1920, height: 1080 });
   await page.goto('/');

@@ -125,7 +125,9 @@ export function WeightsTable({ extra = [] }: { extra?: ExtraColumn[] }) {
                       {w.name}
                     </button>
                   </td>
-                  <td>{w.opType}</td>
+                  <td className="op" title={w.opType}>
+                    {w.opType}
+                  </td>
                   <td className="consumers" title={w.consumers.map((c) => `${c.type} ${c.name} (${c.param})`).join('\n')}>
                     {w.consumers.length === 0 ? '—' : w.consumers.length === 1 ? `${w.consumers[0].type} ${w.consumers[0].name}` : `${w.consumers.length} consumers`}
                   </td>

@@ -113,7 +113,7 @@ export function DownloadPanel() {
       <button type="button" className="primary" onClick={() => void prepare()} disabled={busy || !upToDate} data-testid="prepare">
         {busy && !prep ? 'Writing…' : 'Write compressed model'}
       </button>
-      {!upToDate && <p className="hint">Waiting for the compression to finish.</p>}
+      {!upToDate && <p className="hint">{st.planError ? 'The settings are not valid for this model: see above.' : 'Waiting for the compression to finish.'}</p>}
       {err && (
         <p className="error-inline" role="alert" data-testid="download-error">
           {err}

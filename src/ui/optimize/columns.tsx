@@ -11,6 +11,7 @@ export function useOptimizerColumns(): ExtraColumn[] {
   const results = useDeferredValue(useOptimize((s) => s.results));
   const errors = useOptimize((s) => s.errors);
   const byName = useOptimize((s) => s.byName);
+  const planError = useOptimize((s) => s.planError);
   const setOverride = useOptimize((s) => s.setOverride);
   return useMemo(() => {
     const cols: ExtraColumn[] = [
@@ -29,7 +30,7 @@ export function useOptimizerColumns(): ExtraColumn[] {
         render: (w) => {
           const r = results[w.id];
           if (errors[w.id]) return <span className="error-inline" title={errors[w.id]}>failed: {errors[w.id]}</span>;
-          if (!r) return <span className="status-pending">…</span>;
+          if (!r) return planError ? <span className="status-skipped">—</span> : <span className="status-pending">…</span>;
           if (r.status === 'skipped') return <span className="status-skipped" title={r.reason}>skipped: {r.reason}</span>;
           return <span className="status-compressed" title={r.label}>{r.label}</span>;
         },
@@ -61,5 +62,5 @@ export function useOptimizerColumns(): ExtraColumn[] {
       },
     );
     return cols;
-  }, [enabled, results, errors, byName, setOverride]);
+  }, [enabled, results, errors, byName, setOverride, planError]);
 }
