@@ -193,7 +193,8 @@ export function quantizeGrid(
   forEachRun(dense.shape, grid, (s, len, b) => {
     const sc = scale[b];
     const z = zp[b];
-    for (let q = qmin; q <= qmax; q++) dec[q & 0xff] = rd(rd(q - z) * sc);
+    // q - z is a small integer, exact in fp16 / fp32: one rounding, of the product
+    for (let q = qmin; q <= qmax; q++) dec[q & 0xff] = rd((q - z) * sc);
     used.fill(0);
     if (sc === 0) {
       // all-zero block: coremltools computes 0/0; store the zero point so the block decodes to 0
@@ -233,11 +234,11 @@ function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax
   let nm = negMax[b];
   for (let i = s; i < s + len; i++) {
     const h = bits[i];
-    const neg = h >> 15;
+    const neg = h >> 15; // 0 | 1
     const m = h & 0x7fff;
-    // branch-light: one of the two maxima moves
-    if (neg) nm = m > nm ? m : nm;
-    else pm = m > pm ? m : pm;
+    // branch-free (signs are random: a branch would mispredict half the time)
+    nm = Math.max(nm, m * neg - 1 + neg);
+    pm = Math.max(pm, m - neg * (m + 1));
   }
   posMax[b] = pm;
   negMax[b] = nm;
