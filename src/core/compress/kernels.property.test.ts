@@ -312,6 +312,23 @@ describe('linear quantization', () => {
   });
 });
 
+describe('linear quantization, per-axis block_size list', () => {
+  it('uses the list as given (0 = whole axis) and skips lists of the wrong rank', () => {
+    const t: DenseTensor = { dtype: 'fp32', shape: [4, 6, 2], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i) * 0.1) };
+    const r = quantize(t, linearQuantizerConfig({ granularity: 'per_block', block_size: [2, 3, 0] }), ctx) as AffineRepr;
+    expect(r.scaleShape).toEqual([2, 2, 1]);
+    // each scale is max|w| of its [2, 3, 2] block / 127
+    for (let b0 = 0; b0 < 2; b0++)
+      for (let b1 = 0; b1 < 2; b1++) {
+        let m = 0;
+        for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 2; k++) m = Math.max(m, Math.abs(t.data[((b0 * 2 + i) * 6 + b1 * 3 + j) * 2 + k]));
+        expect(r.scale[b0 * 2 + b1]).toBe(Math.fround(Math.fround(2 * m) / 254));
+      }
+    expect((quantize(t, linearQuantizerConfig({ granularity: 'per_block', block_size: [2, 3] }), ctx) as { skip: string }).skip).toMatch(/rank 3/);
+    expect((quantize(t, linearQuantizerConfig({ granularity: 'per_block', block_size: [3, 0, 0] }), ctx) as { skip: string }).skip).toMatch(/not divisible/);
+  });
+});
+
 describe('pruning', () => {
   it('magnitude: every pruned |w| ≤ every kept |w|, sparsity reaches the target (ties at the threshold all pruned)', () => {
     fc.assert(
