@@ -318,3 +318,54 @@ test('layout on a wide screen', async ({ page }) => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
 });
+
+test.describe('every preset on every format', () => {
+  const PRESET_LABELS = [
+    '8-bit palettization',
+    '6-bit palettization',
+    'int8 per-channel',
+    '4-bit grouped LUT, group 16 (iOS18)',
+    'int4 per-block 32 (iOS18)',
+    '50% sparsity',
+    '50% sparsity + 4-bit LUT (iOS18)',
+  ];
+  for (const [fmt, open] of [
+    ['mlpackage', (page: Page) => pickFolder(page, fixture('real/coreml/DTLN_AEC_128_Part2_fp16.mlpackage'))],
+    ['mlmodel', (page: Page) => pickFiles(page, [fixture('real/coreml/MNIST_CNN.mlmodel')])],
+    ['onnx', (page: Page) => pickFiles(page, [fixture('real/onnx/SqueezeNet1.0_fp16.onnx')])],
+  ] as const) {
+    test(`${fmt}: each preset either compresses (smaller total, statuses for every weight) or is refused with a reason`, async ({ page }) => {
+      const foreign = watchRequests(page);
+      await page.goto('/');
+      await open(page);
+      await expect(page.getByTestId('stats-progress')).toBeVisible();
+      const n = Number(await page.getByTestId('summary-weight-count').innerText());
+      const outcomes: string[] = [];
+      for (const label of PRESET_LABELS) {
+        await page.getByRole('button', { name: label, exact: true }).click();
+        const refused = page.getByTestId('plan-error');
+        const done = page.locator('[data-testid=totals][data-done=yes]');
+        await expect(refused.or(done)).toBeVisible({ timeout: 60_000 });
+        if (await refused.isVisible()) {
+          const msg = await refused.innerText();
+          expect(msg.length).toBeGreaterThan(10);
+          outcomes.push(`${label}: refused (${msg})`);
+          continue;
+        }
+        const t = await totals(page);
+        const c = statusCounts(await page.getByTestId('total-status').innerText());
+        expect(c.compressed + c.skipped, label).toBe(n);
+        if (c.compressed > 0) expect(t.after, label).toBeLessThan(t.before);
+        else expect(t.after, label).toBe(t.before);
+        // every row shows a status: compressed with its label, or skipped with its reason
+        const statuses = await page.locator('[data-testid=weights-table] tbody td.extra-status').allInnerTexts();
+        expect(statuses.filter((s) => s.trim() === '' || s.trim() === '…'), label).toEqual([]);
+        outcomes.push(`${label}: ${c.compressed} compressed, ${t.before} → ${t.after} B`);
+      }
+      console.log(`${fmt}\n  ${outcomes.join('\n  ')}`);
+      expect(outcomes.some((o) => /[1-9]\d* compressed/.test(o))).toBe(true);
+      await shot(page, `60-presets-${fmt}`);
+      expect(foreign).toEqual([]);
+    });
+  }
+});
