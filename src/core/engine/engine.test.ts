@@ -93,3 +93,13 @@ describe('engine on ONNX', () => {
     for (const r of res.values()) if (r.status === 'skipped') expect(r.reason).toMatch(/weight_threshold|rank-|dtype|consumer|conflicting|axes/);
   });
 });
+
+describe('compressJob robustness', () => {
+  it('a tensor that does not match its job is reported on that weight, not thrown', async () => {
+    const m = await base18();
+    const { jobs } = selectJobs(m, globalPlan(palettizerConfig({ nbits: 4 }), 'iOS18'));
+    const r = compressJob({ dtype: 'fp16', shape: [2, 2], data: new Uint16Array(4) }, jobs[0]);
+    expect(r.status).toBe('skipped');
+    expect(r.reason).toMatch(/does not match the weight/);
+  });
+});

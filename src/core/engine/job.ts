@@ -108,6 +108,19 @@ function skip(dense: DenseTensor, job: Job, reason: string): WeightResult {
 }
 
 export function compressJob(dense: DenseTensor, job: Job): WeightResult {
+  const n = job.shape.reduce((a, b) => a * b, 1);
+  if (dense.data.length !== n || dense.dtype !== job.dtype) {
+    return skip(dense, job, `the tensor read (${dense.dtype}, ${dense.data.length} values) does not match the weight (${job.dtype} ${JSON.stringify(job.shape)})`);
+  }
+  try {
+    return compressSteps(dense, job);
+  } catch (e) {
+    // one weight's failure must not abort the whole model: report it on that weight
+    return skip(dense, job, `compression failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function compressSteps(dense: DenseTensor, job: Job): WeightResult {
   if (job.nn) {
     const repr = compressNN(dense, job.nn.info, job.nn.config);
     return done(dense, job, repr, []);
