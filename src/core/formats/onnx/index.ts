@@ -13,6 +13,7 @@ import type { Detected } from '../detect';
 import { dtypeName, isFloatDtype, rawToFloat32 } from './dtypes';
 import { allGraphs, buildGraph, collectUses, nodeLabel, type GraphRec, type Use } from './graph';
 import { parseMeta, type ChainMeta } from './meta';
+import { findMatMulNBits, readNBitsRepr, type NBitsInfo } from './nbits';
 import { decompress } from '../../compress/decompress';
 import { readChainRepr, readDqRepr, readSparseRepr, type DqInfo } from './read-repr';
 import { num, onnxType, type ModelP, type NodeP, type SparseTensorP, type TensorP } from './schema';
@@ -30,9 +31,10 @@ export interface WeightRec {
   graph: GraphRec;
   /** the tensor name consumers read */
   name: string;
-  kind: 'dense' | 'sparse' | 'dq' | 'chain';
+  kind: 'dense' | 'sparse' | 'dq' | 'chain' | 'nbits';
   source?: TensorSource;
   dq?: DqInfo;
+  nbits?: NBitsInfo;
   meta?: ChainMeta;
   /** nodes of this graph that belong to the weight (Constant node, DQ node, chain nodes) */
   memberNodes: number[];
@@ -212,6 +214,14 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
       const constNodes = dq.names.map((x) => srcs.get(x)!).filter((s) => s.kind === 'const').map((s) => (s as { nodeIndex: number }).nodeIndex);
       local.push({ info: undefined as unknown as WeightInfo, graph: g, name: dq.out, kind: 'dq', dq, memberNodes: [i, ...constNodes], memberTensors: dq.names });
     });
+    // MatMulNBits keeps its weight quantized: the node stays the consumer
+    nodes.forEach((n, i) => {
+      if (skipNodes.has(i)) return;
+      const nb = findMatMulNBits(n, i, srcs);
+      if (!nb || nb.names.some((x) => claimed.has(x))) return;
+      nb.names.forEach((x) => claimed.add(x));
+      local.push({ info: undefined as unknown as WeightInfo, graph: g, name: nb.names[0], kind: 'nbits', nbits: nb, memberNodes: [], memberTensors: nb.names });
+    });
     for (const [name, s] of srcs) {
       if (claimed.has(name)) continue;
       const kind = s.kind === 'sparse' || s.kind === 'sparse-const' ? 'sparse' : 'dense';
@@ -281,6 +291,7 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
   const readRepr = async (id: string): Promise<Compressed> => {
     const r = get(id);
     if (r.kind === 'dq') return readDqRepr(r.dq!);
+    if (r.kind === 'nbits') return readNBitsRepr(r.nbits!);
     if (r.kind === 'chain') return readChainRepr(r.meta!, sources.get(r.graph)!);
     if (r.kind === 'sparse') return readSparseRepr(r.source!, r.info);
     const ref = srcRef(r.source!);
@@ -377,6 +388,19 @@ function describe(r: WeightRec, uses: Use[], srcs: Map<string, TensorSource>): W
       bytes: tensorBytes(dq.names),
       location: dq.x.location,
       compression: { kind: 'quantized', nbits: Number(nbits), granularity: gran, opChain: ['DequantizeLinear'] },
+    };
+  }
+  if (r.kind === 'nbits') {
+    const x = r.nbits!;
+    return {
+      ...base,
+      opType: fromConst(firstSrc),
+      shape: [x.K, x.N],
+      dtype: dtypeName(x.scales.dt),
+      count: x.K * x.N,
+      bytes: tensorBytes(x.names),
+      location: x.B.location,
+      compression: { kind: 'quantized', nbits: x.bits, granularity: 'per_block', opChain: ['MatMulNBits'] },
     };
   }
   const m = r.meta!;

@@ -164,6 +164,43 @@ describe.each([
   });
 });
 
+describe('MatMulNBits (onnxruntime contrib) weights', () => {
+  it.each([
+    [64, 8, 4, 32, true],
+    [64, 6, 4, 16, false],
+    [40, 5, 8, 16, true],
+  ])('K=%i N=%i bits=%i block=%i zp=%s: read as a quantized [K,N] weight equal to what onnxruntime computes', async (K, N, bits, block, withZp) => {
+    const kb = Math.ceil(K / block);
+    const blob = (block * bits) / 8;
+    const B = Uint8Array.from({ length: N * kb * blob }, () => Math.floor(rnd() * 256));
+    const scales = Float32Array.from({ length: N * kb }, () => 0.01 + rnd() * 0.05);
+    const zpRow = Math.ceil((kb * bits) / 8);
+    const Z = Uint8Array.from({ length: N * zpRow }, () => Math.floor(rnd() * 256));
+    const graph = {
+      name: 'g',
+      node: [{ op_type: 'MatMulNBits', domain: 'com.microsoft', name: 'mnb', input: ['A', 'B', 'S', ...(withZp ? ['Z'] : [])], output: ['Y'],
+        attribute: [{ name: 'K', type: 2, i: K }, { name: 'N', type: 2, i: N }, { name: 'bits', type: 2, i: bits }, { name: 'block_size', type: 2, i: block }] }],
+      input: [vi('A', DT.FLOAT, [K, K])],
+      output: [vi('Y', DT.FLOAT, [K, N])],
+      initializer: [raw('B', DT.UINT8, [N, kb, blob], B), raw('S', DT.FLOAT, [N * kb], scales), ...(withZp ? [raw('Z', DT.UINT8, [N * zpRow], Z)] : [])],
+    };
+    const bytes = onnxType('ModelProto').encode({ ir_version: 8, opset_import: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }], graph }).finish();
+    const m = await loadTree(memoryTree('t', { 'm.onnx': bytes }), 'm.onnx');
+    expect(m.weights).toHaveLength(1);
+    const w = m.weights[0];
+    expect(w).toMatchObject({ name: 'B', shape: [K, N], dtype: 'fp32', compression: { kind: 'quantized', nbits: bits, granularity: 'per_block', opChain: ['MatMulNBits'] } });
+    expect(w.consumers).toEqual([expect.objectContaining({ name: 'mnb', type: 'MatMulNBits', param: '1' })]);
+    const eye = new Float32Array(K * K);
+    for (let i = 0; i < K; i++) eye[i * K + i] = 1;
+    const s = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+    const y = (await s.run({ A: new ort.Tensor('float32', eye, [K, K]) })).Y.data as Float32Array;
+    const v = await m.readFloat32(w.id);
+    for (let i = 0; i < K * N; i++) expect(v[i]).toBeCloseTo(y[i], 6);
+    const results = new Map([[w.id, result(w.id, affine([K, N], [1, N], 'int8', false))]]);
+    await expect(writeOnnx(m, results, { plan: globalPlan(linearQuantizerConfig()) })).rejects.toMatchObject({ code: 'invalid-option' });
+  });
+});
+
 describe('writer: subgraphs, Constant nodes, fp16 models, external data, refusals', () => {
   it('compresses weights in If branches (initializer and Constant) and they run in onnxruntime', async () => {
     const W1 = randn(4 * 3);

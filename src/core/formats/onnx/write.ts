@@ -89,6 +89,7 @@ function emptyPlan(): GraphPlan {
 
 function outDtOf(r: WeightRec): number {
   if (r.kind === 'dq') return r.dq!.outDt;
+  if (r.kind === 'nbits') return r.nbits!.scales.dt;
   if (r.kind === 'chain') return r.meta!.k === 'fp16' ? (r.meta!.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT) : r.meta!.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT;
   const s = r.source!;
   return s.kind === 'init' || s.kind === 'const' ? s.ref.dt : s.values.dt;
@@ -126,6 +127,9 @@ export async function writeOnnx(
     if (res.status !== 'compressed' || !res.repr) continue;
     const r = internal.weights.get(id);
     if (!r) throw new ShrinkrayError('internal', `${file}: result for unknown weight ${id}`, file);
+    if (r.kind === 'nbits') {
+      throw new ShrinkrayError('invalid-option', `${file}: ${r.name} is already stored for com.microsoft.MatMulNBits; re-compressing it is not supported`, file);
+    }
     const outDt = outDtOf(r);
     if (!isFloatDtype(outDt) || (outDt !== DT.FLOAT && outDt !== DT.FLOAT16 && env.opset < 13)) {
       throw new ShrinkrayError('invalid-option', `${file}: weight ${r.name} is ${dtypeName(outDt)}: only float weights can be compressed`, file);
