@@ -125,7 +125,7 @@ function srcRef(s: TensorSource): TensorRef {
 
 const QDTYPES = new Set(['int8', 'uint8', 'int4', 'uint4']);
 
-function findDq(g: GraphRec, n: NodeP, i: number, sources: Map<string, TensorSource>, opset: number): DqInfo | undefined {
+function findDq(g: GraphRec, n: NodeP, i: number, sources: Map<string, TensorSource>): DqInfo | undefined {
   if (n.op_type !== 'DequantizeLinear' || (n.domain && n.domain !== 'ai.onnx')) return undefined;
   const [x, s, z] = n.input ?? [];
   const xs = x ? sources.get(x) : undefined;
@@ -145,7 +145,6 @@ function findDq(g: GraphRec, n: NodeP, i: number, sources: Map<string, TensorSou
   if (axis < 0) axis += rank;
   const blockSize = blockA ? num(blockA.i) : 0;
   const outDt = outA && num(outA.i) ? num(outA.i) : ss.ref.dt;
-  void opset;
   return {
     nodeIndex: i,
     out: n.output?.[0] ?? '',
@@ -207,7 +206,7 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
     });
     nodes.forEach((n, i) => {
       if (skipNodes.has(i)) return;
-      const dq = findDq(g, n, i, srcs, opset);
+      const dq = findDq(g, n, i, srcs);
       if (!dq || claimed.has(dq.names[0])) return;
       skipNodes.add(i);
       dq.names.forEach((x) => claimed.add(x));
