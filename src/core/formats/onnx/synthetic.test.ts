@@ -39,6 +39,12 @@ describe('typed fields and dtypes', () => {
       raw('E5', DT.FLOAT8E5M2, [2], new Uint8Array([0x3c, 0x7c])),
       raw('BF', DT.BFLOAT16, [1], new Uint16Array([0x4049])),
       raw('BOOL', DT.BOOL, [2], new Uint8Array([1, 0])),
+      raw('U2', DT.UINT2, [5], new Uint8Array([0b11100100, 0b00000011])),
+      raw('I2', DT.INT2, [5], new Uint8Array([0b11100100, 0b00000011])),
+      raw('FP4', DT.FLOAT4E2M1, [3], new Uint8Array([0x21, 0x0f])),
+      raw('E8', DT.FLOAT8E8M0, [3], new Uint8Array([127, 128, 255])),
+      raw('E4UZ', DT.FLOAT8E4M3FNUZ, [2], new Uint8Array([0x80, 0x40])),
+      raw('E5UZ', DT.FLOAT8E5M2FNUZ, [1], new Uint8Array([0x40])),
     ],
   };
 
@@ -60,6 +66,13 @@ describe('typed fields and dtypes', () => {
     expect(await v('E5')).toEqual([1, Infinity]);
     expect((await v('BF'))[0]).toBeCloseTo(3.140625, 6);
     expect(await v('BOOL')).toEqual([1, 0]);
+    expect(await v('U2')).toEqual([0, 1, 2, 3, 3]);
+    expect(await v('I2')).toEqual([0, 1, -2, -1, -1]);
+    expect(await v('FP4')).toEqual([0.5, 1, -6]);
+    expect(await v('E8')).toEqual([1, 2, NaN]);
+    expect(await v('E4UZ')).toEqual([NaN, 1]);
+    expect(await v('E5UZ')).toEqual([1]);
+    expect(m.weights.find((w) => w.name === 'U2')!.bytes).toBe(2);
     const dt = Object.fromEntries(m.weights.map((w) => [w.name, w.dtype]));
     expect(dt).toMatchObject({ F: 'fp32', H: 'fp16', B: 'bf16', I4: 'int4', U4: 'uint4', D: 'fp64', L: 'int64', I8: 'int8', E4: 'fp8e4m3fn', BOOL: 'bool' });
     expect(m.weights.find((w) => w.name === 'U4')!.bytes).toBe(2);
