@@ -96,6 +96,13 @@ describe('typed fields and dtypes', () => {
     expect(Array.from(await m.readFloat32(m.weights[0].id))).toEqual([1, 2, 3, 4]);
   });
 
+  it('rejects typed data that does not fit the shape, and negative dims, at load time', async () => {
+    const huge = { name: 'g', node: [], initializer: [{ name: 'W', data_type: DT.FLOAT, dims: [1e6, 1e6], float_data: [1, 2] }] };
+    await expect(load({ 'm.onnx': modelBytes(huge) })).rejects.toMatchObject({ code: 'protobuf-decode', message: expect.stringMatching(/W has 2 entries in float_data but its shape \[1000000,1000000\] needs 1000000000000/) });
+    const neg = { name: 'g', node: [], initializer: [{ name: 'N', data_type: DT.FLOAT, dims: [-2, 3], float_data: [] }] };
+    await expect(load({ 'm.onnx': modelBytes(neg) })).rejects.toMatchObject({ code: 'protobuf-decode', message: expect.stringMatching(/N has an invalid shape/) });
+  });
+
   it('rejects raw_data whose length does not match the shape', async () => {
     const g = { name: 'g', node: [], initializer: [raw('W', DT.FLOAT, [3], new Float32Array(2))] };
     await expect(load({ 'm.onnx': modelBytes(g) })).rejects.toMatchObject({ code: 'protobuf-decode', message: expect.stringMatching(/m\.onnx.*W.*8 bytes.*needs 12/) });

@@ -81,6 +81,9 @@ export function makeTensorRef(t: TensorP, wire: Uint8Array, ctx: TensorContext, 
   const dims = (t.dims ?? []).map(num);
   const count = dims.reduce((a, b) => a * b, 1);
   const file = ctx.modelPath;
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0) || !Number.isSafeInteger(count)) {
+    throw new ShrinkrayError('protobuf-decode', `${file}: tensor ${name} has an invalid shape [${dims.join(',')}]`, file);
+  }
   if (!isKnownDtype(dt)) {
     throw new ShrinkrayError('unsupported-model', `${file}: tensor ${name} has unknown data type ${dt}`, file);
   }
@@ -124,6 +127,10 @@ export function makeTensorRef(t: TensorP, wire: Uint8Array, ctx: TensorContext, 
     };
   }
   const bytes = dataBytesOnWire(wire);
+  const bad = t.raw_data && t.raw_data.length > 0 ? undefined : typedMismatch(t, dt, count);
+  if (bad) {
+    throw new ShrinkrayError('protobuf-decode', `${file}: tensor ${name} has ${bad[1]} entries in ${bad[0]} but its shape [${dims.join(',')}] needs ${bad[2]}`, file);
+  }
   if (t.raw_data && t.raw_data.length > 0 && dt !== DT.STRING && t.raw_data.length !== rawBytes(dt, count)) {
     throw new ShrinkrayError(
       'protobuf-decode',
@@ -134,17 +141,36 @@ export function makeTensorRef(t: TensorP, wire: Uint8Array, ctx: TensorContext, 
   return { name, dt, dims, count, decoded: t, wire, bytes, location: { kind: 'inline' } };
 }
 
+/** [field, entries, entries the shape needs] when a typed data field does not fit the shape. */
+function typedMismatch(t: TensorP, dt: number, count: number): [string, number, number] | undefined {
+  if (dt === DT.STRING || dt === DT.COMPLEX64 || dt === DT.COMPLEX128 || count === 0) return undefined;
+  const field: Record<number, [string, unknown[] | undefined]> = {
+    [DT.FLOAT]: ['float_data', t.float_data],
+    [DT.DOUBLE]: ['double_data', t.double_data],
+    [DT.INT64]: ['int64_data', t.int64_data],
+    [DT.UINT32]: ['uint64_data', t.uint64_data],
+    [DT.UINT64]: ['uint64_data', t.uint64_data],
+  };
+  const [name, arr] = field[dt] ?? ['int32_data', t.int32_data];
+  const need = field[dt] || dtypeBits(dt) >= 8 ? count : rawBytes(dt, count);
+  const have = (arr ?? []).length;
+  return have === need ? undefined : [name, have, need];
+}
+
 /** Raw little-endian bytes of the tensor (typed fields converted), read on demand. */
 export async function readRaw(ref: TensorRef): Promise<Uint8Array> {
   const { dt, count, decoded: t } = ref;
   if (ref.external) return ref.external.src.read(ref.external.offset, ref.external.length);
   if (t.raw_data && t.raw_data.length > 0) return t.raw_data;
   const n = rawBytes(dt, count);
-  const out = new Uint8Array(n);
-  const dv = new DataView(out.buffer);
   const fail = (field: string, have: number, need: number) =>
     new ShrinkrayError('protobuf-decode', `tensor ${ref.name}: ${field} has ${have} entries, shape needs ${need}`);
-  if (count === 0) return out;
+  if (count === 0) return new Uint8Array(0);
+  // check the typed field's length before allocating anything for the shape
+  const bad = typedMismatch(t, dt, count);
+  if (bad) throw fail(...bad);
+  const out = new Uint8Array(n);
+  const dv = new DataView(out.buffer);
   switch (dt) {
     case DT.FLOAT: {
       const a = t.float_data ?? [];
