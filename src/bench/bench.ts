@@ -138,12 +138,15 @@ async function child(opName: string, modelPath: string, outRoot: string): Promis
   const { pathTree } = await import('../node/fs-tree');
   const { runPlan } = await import('../core/engine/run');
   const { writeCoreML } = await import('../core/formats/coreml/write');
+  const rss0 = process.memoryUsage().rss;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const model = await loadModel(pathTree(modelPath));
   const tLoad = performance.now();
   const results = await runPlan(model, plan);
   sample();
+  const peakRun = peak;
+  const mem = process.memoryUsage();
   const tRun = performance.now();
   let outBytes = 0;
   let writer = 'writeCoreML';
@@ -176,11 +179,38 @@ async function child(opName: string, modelPath: string, outRoot: string): Promis
     compress_s: (tRun - tLoad) / 1000,
     write_s: (tEnd - tRun) / 1000,
     peak_bytes: Math.max(peak, maxRss),
+    rss_start: rss0,
+    peak_run: peakRun,
+    after_run: { rss: mem.rss, heap: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
     out_bytes: outBytes,
     compressed,
     writer,
   };
   process.stdout.write('RESULT ' + JSON.stringify(out) + '\n');
+}
+
+/**
+ * The measured child: this file bundled by esbuild (a dependency of tsx and vite) into plain JavaScript, so
+ * the peak RSS is the engine's, not the TypeScript loader's; falls back to tsx when esbuild cannot be loaded.
+ */
+async function childEntry(root: string): Promise<{ file: string; execArgv: string[]; bundled: boolean; why?: string }> {
+  try {
+    const esbuild = (await import('esbuild' as string)) as { build: (o: object) => Promise<unknown> };
+    const file = join(root, 'bench-child.mjs');
+    await esbuild.build({
+      entryPoints: [HERE],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: file,
+      logLevel: 'silent',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+    return { file, execArgv: [], bundled: true };
+  } catch (e) {
+    return { file: HERE, execArgv: process.execArgv, bundled: false, why: (e as Error).message.slice(0, 80) };
+  }
 }
 
 async function main(): Promise<void> {
@@ -195,9 +225,15 @@ async function main(): Promise<void> {
     const mb = model.bytes / 1e6;
     console.log(`bench model: ${model.params.toLocaleString('en-US')} fp16 parameters, ${mb.toFixed(1)} MB on disk (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const rows: { op: string; seconds: number; peak_mb: number; ratio_vs_coremltools: number; mb_per_s: number; peak_vs_model: number }[] = [];
+    const child = await childEntry(root);
+    console.log(
+      child.bundled
+        ? 'children run as plain node on an esbuild bundle of this file (no TypeScript loader in the measured process)'
+        : `children run through the tsx loader (esbuild unavailable: ${child.why}); its hooks thread adds ~50 MB to every peak`,
+    );
     for (const spec of OPS.filter((o) => !process.env.SHRINKRAY_BENCH_ONLY || o.op === process.env.SHRINKRAY_BENCH_ONLY)) {
       const res = await new Promise<any>((resolve, reject) => {
-        const cp = fork(HERE, ['child', spec.op, model.path, root], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+        const cp = fork(child.file, ['child', spec.op, model.path, root], { execArgv: child.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
         let text = '';
         cp.stdout!.on('data', (d) => (text += d));
         cp.on('exit', (code) => {
@@ -220,7 +256,8 @@ async function main(): Promise<void> {
         `${spec.op}: ${row.seconds.toFixed(2)} s wall, ${res.cpu_s.toFixed(2)} s CPU (load ${res.load_s.toFixed(2)}, compress ${res.compress_s.toFixed(2)}, write ${res.write_s.toFixed(2)}), ` +
           `${row.mb_per_s} MB/s, peak ${row.peak_mb} MB (${row.peak_vs_model}× the model; coremltools ~${spec.coremltools.peakMb} MB), ` +
           `${row.ratio_vs_coremltools}× faster than coremltools' ${spec.coremltools.seconds} s; ${res.compressed} weights compressed, ` +
-          `${(res.out_bytes / 1e6).toFixed(1)} MB written (${res.writer})`,
+          `${(res.out_bytes / 1e6).toFixed(1)} MB written (${res.writer}); RSS ${(res.rss_start / 1e6).toFixed(0)} MB at start, ` +
+          `${(res.peak_run / 1e6).toFixed(0)} MB peak during runPlan, ${(res.after_run.arrayBuffers / 1e6).toFixed(0)} MB of typed arrays held after it`,
       );
     }
     const la = loadavg()[0];
