@@ -38,18 +38,19 @@ const TradeoffView = memo(function TradeoffView({
       const r = candidates[c.id];
       if (!r) return null;
       const t = totalsOf(model, r);
-      return t.done ? { label: c.label, bytes: t.bytes, error: t.error, snr: Number.isFinite(t.snrDb) ? t.snrDb : 99 } : null;
+      // a lossless result (nothing compressed) has no place on an error axis: it is the model as it is
+      return t.done && t.error > 0 ? { label: c.label, bytes: t.bytes, error: t.error, snr: t.snrDb } : null;
     })
     .filter((p): p is NonNullable<typeof p> => !!p);
   const cur = totalsOf(model, results);
-  const current = cur.done ? [{ label: 'current', bytes: cur.bytes, error: cur.error, snr: Number.isFinite(cur.snrDb) ? cur.snrDb : 99 }] : [];
-  const recipe = recipeState ? [{ label: 'budget recipe', bytes: recipeState.bytes, error: recipeState.error, snr: snrOf(recipeState.error, model.summary.totalParams) }] : [];
+  const current = cur.done && cur.error > 0 ? [{ label: 'current', bytes: cur.bytes, error: cur.error, snr: cur.snrDb }] : [];
+  const recipe = recipeState && recipeState.error > 0 ? [{ label: 'budget recipe', bytes: recipeState.bytes, error: recipeState.error, snr: snrOf(recipeState.error, model.summary.totalParams) }] : [];
   const frontier = paretoFrontier([...points, ...current, ...recipe]);
-  if (points.length > 0 && points.every((p) => p.error === 0) && cur.error === 0) {
+  if (points.length === 0 && current.length === 0) {
     return (
       <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length}>
         <figcaption>Size vs weight error</figcaption>
-        <p className="muted">No candidate changes any weight of this model (nothing left to compress at these settings).</p>
+        <p className="muted">No lossy result yet: candidates appear as they finish (a configuration that compresses nothing is not drawn).</p>
       </figure>
     );
   }
