@@ -241,12 +241,17 @@ describe('writer: subgraphs, Constant nodes, fp16 models, external data, refusal
     }
   });
 
-  it('inlines external data into a single .onnx and keeps the values', async () => {
+  it('inlines external data (initializers and Constant values) into a single .onnx and keeps the values', async () => {
     const values = randn(6);
     const model = modelBytes({
       name: 'g',
-      node: [node('Identity', ['W'], ['y']), node('Identity', ['V'], ['z'])],
-      output: [vi('y', DT.FLOAT, [2, 3]), vi('z', DT.FLOAT, [2, 3])],
+      node: [
+        node('Constant', [], ['C'], [{ name: 'value', type: 4, t: { data_type: DT.FLOAT, dims: [2, 3], data_location: 1, external_data: [{ key: 'location', value: 'w.bin' }, { key: 'offset', value: '24' }, { key: 'length', value: '24' }] } }], 'const_ext'),
+        node('Identity', ['W'], ['y']),
+        node('Identity', ['V'], ['z']),
+        node('Identity', ['C'], ['c']),
+      ],
+      output: [vi('y', DT.FLOAT, [2, 3]), vi('z', DT.FLOAT, [2, 3]), vi('c', DT.FLOAT, [2, 3])],
       initializer: [
         { name: 'W', data_type: DT.FLOAT, dims: [2, 3], data_location: 1, external_data: [{ key: 'location', value: 'w.bin' }, { key: 'offset', value: '0' }, { key: 'length', value: '24' }] },
         { name: 'V', data_type: DT.FLOAT, dims: [2, 3], data_location: 1, external_data: [{ key: 'location', value: 'w.bin' }, { key: 'offset', value: '24' }, { key: 'length', value: '24' }] },
@@ -262,7 +267,9 @@ describe('writer: subgraphs, Constant nodes, fp16 models, external data, refusal
     expect(out.name).toBe('m.x.onnx');
     expect(Array.from(y.y.data as Float32Array)).toEqual(Array.from(values));
     expect(Array.from(y.z.data as Float32Array)).toEqual(Array.from(reprToFloat(r)));
+    expect(Array.from(y.c.data as Float32Array)).toEqual(Array.from(values));
     expect(decoded.graph!.initializer!.every((t) => t.data_location !== 1 && !(t.external_data ?? []).length)).toBe(true);
+    expect(decoded.graph!.node!.find((n) => n.name === 'const_ext')!.attribute![0].t!.data_location ?? 0).toBe(0);
   });
 
   it('writes external data (4096-aligned, lazily read) when the single file would be too big, and onnxruntime loads it', async () => {

@@ -329,10 +329,8 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
         else {
           const node = g.decoded.node![k];
           const s = node.op_type === 'Constant' ? srcs.get(node.output?.[0] ?? '') : undefined;
-          if (s && (s.kind === 'const') && s.ref.external) {
-            throw new ShrinkrayError('unsupported-model', `${internal.modelPath}: Constant ${s.ref.name} keeps its value in external data; inlining it is not supported`, internal.modelPath);
-          }
-          out.push(whole);
+          if (s && s.kind === 'const' && s.ref.external) out.push(...lenFieldParts(1, rewriteConstant(payload, s)));
+          else out.push(whole);
         }
         break;
       }
@@ -361,6 +359,28 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
   for (const t of plan.newInits) out.push(...lenFieldParts(5, newTensor(t, sink)));
   for (const t of plan.newSparse) out.push(...lenFieldParts(15, t));
   for (const v of plan.newInputs) out.push(...lenFieldParts(11, [v]));
+  return out;
+}
+
+/** A Constant node whose `value` tensor has external data: inlined (Constant values always stay in the graph). */
+function rewriteConstant(nodeBytes: Uint8Array, s: TensorSource): Part[] {
+  const out: Part[] = [];
+  for (const f of readFields(nodeBytes)) {
+    const ab = nodeBytes.subarray(f.dataStart, f.dataEnd);
+    const af = f.no === 5 ? readFields(ab) : [];
+    const nameF = af.find((x) => x.no === 1);
+    const isValue = nameF && new TextDecoder().decode(ab.subarray(nameF.dataStart, nameF.dataEnd)) === 'value';
+    if (!isValue) {
+      out.push(nodeBytes.subarray(f.start, f.end));
+      continue;
+    }
+    const parts: Part[] = [];
+    for (const x of af) {
+      if (x.no === 5) parts.push(...lenFieldParts(5, placeTensor(ab.subarray(x.dataStart, x.dataEnd), s)));
+      else parts.push(ab.subarray(x.start, x.end));
+    }
+    out.push(...lenFieldParts(5, parts));
+  }
   return out;
 }
 
