@@ -184,8 +184,21 @@ function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma
   const tab = F16_TABLE;
   const thr = lerpPercentile(tab[kth(loI)], tab[kth(hiI)], gamma, r16);
   const tb = f64ToF16(thr) & 0x7fff;
-  const sp = sparseAbove(bits, tb, new Uint8Array(n));
-  sp.shape = dense.shape.slice();
+  // the number of nonzeros is known from the histogram: mask and gather in one pass
+  let D = 0;
+  for (let h = 0; h < 65536; h++) if ((h & 0x7fff) > tb) D += cnt[h];
+  const keep = new Uint8Array(n);
+  const buf = new Float32Array(D + 1); // one spare slot: the branch-free gather writes past the last kept value
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const h = bits[i];
+    const k = (h & 0x7fff) > tb ? 1 : 0;
+    keep[i] = k;
+    buf[j] = tab[h];
+    j += k;
+  }
+  const values = buf.subarray(0, D);
+  const sp: SparseRepr = { kind: 'sparse', dtype: 'fp16', shape: dense.shape.slice(), mask: keep, values };
   const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
   for (let h = 0; h < 65536; h++) {
     const c = cnt[h];

@@ -111,7 +111,15 @@ export function quantizeGrid(
   const mn = new Float64Array(nb).fill(Infinity);
   const mx = new Float64Array(nb).fill(-Infinity);
   let finite = true;
-  if (bits) {
+  if (bits && mode === 'linear_symmetric') {
+    // symmetric: only max |w| matters; fp16 magnitudes order like their bit patterns
+    const mm = new Int32Array(nb).fill(-1);
+    forEachRun(dense.shape, grid, (s, len, b) => maxAbsBitsF16(bits, s, len, b, mm));
+    for (let b = 0; b < nb; b++) {
+      mx[b] = tab[mm[b]];
+      mn[b] = -mx[b];
+    }
+  } else if (bits) {
     // fp16 order by bit pattern: positives ascend with the bits, negatives with bits & 0x7fff
     const posMax = new Int32Array(nb).fill(-1);
     const negMax = new Int32Array(nb).fill(-1);
@@ -227,6 +235,15 @@ export function quantizeGrid(
   }
   setHint(repr, dense, st);
   return repr;
+}
+
+function maxAbsBitsF16(bits: Uint16Array, s: number, len: number, b: number, mm: Int32Array): void {
+  let m = mm[b];
+  for (let i = s; i < s + len; i++) {
+    const a = bits[i] & 0x7fff;
+    if (a > m) m = a; // rarely true after the first elements: predictable
+  }
+  mm[b] = m;
 }
 
 function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax: Int32Array, negMax: Int32Array): void {
