@@ -86,9 +86,9 @@ test('100 MB model: the main thread stays free while statistics and compression 
   expect(recipeMs).toBeLessThan(2000);
   // Regression guards, not the issue's target: the issue asks for no dropped frame on input; what is measured here
   // (see perf.json and the closing note) is long tasks of ~60-150 ms while statistics stream in and of up to a few
-  // hundred ms while recharts re-renders the charts during compression. These bounds catch a return of the
+  // ~100-150 ms while recharts re-renders a chart during compression. These bounds catch a return of the
   // multi-second stalls of whole-page re-renders, and the test prints the real figures.
   expect(figures.longTasks.statsStreaming.maxMs).toBeLessThan(250);
-  expect(figures.longTasks.interacting.maxMs).toBeLessThan(600);
+  expect(figures.longTasks.interacting.maxMs).toBeLessThan(300);
   expect(foreign).toEqual([]);
 });

@@ -3,6 +3,7 @@ import { memo, useDeferredValue, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Compressed, WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
+import { useThrottled } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -28,7 +29,7 @@ export function LayerCharts() {
   const model = useModel((s) => s.model);
   const select = useModel((s) => s.select);
   // the chart renders in the background (interruptible) and only when its data changed, never in the way of input
-  const results = useDeferredValue(useOptimize((s) => s.results));
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 200);
   if (!model) return null;
   return <LayerChartsView model={model} results={results} select={select} />;
 }

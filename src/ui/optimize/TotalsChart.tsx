@@ -3,6 +3,7 @@ import type { WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
 /** Before/after bytes by dtype and by layer kind (the consumer op type). */
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useThrottled } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -10,7 +11,7 @@ import { fmtBytes } from '../format';
 export function TotalsChart() {
   const model = useModel((s) => s.model);
   // the chart renders in the background (interruptible) and only when its data changed
-  const results = useDeferredValue(useOptimize((s) => s.results));
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 330);
   const enabled = useOptimize((s) => s.enabled);
   if (!model || !enabled) return null;
   return <TotalsChartView model={model} results={results} />;

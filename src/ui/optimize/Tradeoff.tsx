@@ -5,6 +5,7 @@ import type { Settings } from '../../store/settings';
 /** Size against error, one point per candidate configuration, with the Pareto frontier and the current configuration. */
 import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import { paretoFrontier } from '../../store/budget';
+import { useThrottled } from '../hooks';
 import { useModel } from '../../store/model';
 import { candidateList, totalsOf, useOptimize, type Recipe } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -13,8 +14,8 @@ export function Tradeoff() {
   const model = useModel((s) => s.model);
   const enabled = useOptimize((s) => s.enabled);
   const settings = useDeferredValue(useOptimize((s) => s.settings));
-  const candidates = useDeferredValue(useOptimize((s) => s.candidates));
-  const results = useDeferredValue(useOptimize((s) => s.results));
+  const candidates = useThrottled(useDeferredValue(useOptimize((s) => s.candidates)), 450);
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 450);
   const recipeState = useOptimize((s) => s.recipe);
   if (!model || !enabled) return null;
   return <TradeoffView model={model} settings={settings} candidates={candidates} results={results} recipeState={recipeState} />;
