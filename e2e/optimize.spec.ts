@@ -369,3 +369,51 @@ test.describe('every preset on every format', () => {
     });
   }
 });
+
+test('.mlpackage saved straight into a folder where showDirectoryPicker exists (in-memory handles)', async ({ page }) => {
+  await page.addInitScript(() => {
+    const written: Record<string, number> = {};
+    (window as unknown as { __written: Record<string, number> }).__written = written;
+    const dir = (path: string): unknown => ({
+      async getDirectoryHandle(name: string) {
+        return dir(`${path}${name}/`);
+      },
+      async getFileHandle(name: string) {
+        return {
+          async createWritable() {
+            let n = 0;
+            return {
+              async write(d: Uint8Array) {
+                n += d.byteLength;
+              },
+              async close() {
+                written[`${path}${name}`] = n;
+              },
+            };
+          },
+        };
+      },
+    });
+    (window as unknown as { showDirectoryPicker: () => Promise<unknown> }).showDirectoryPicker = async () => dir('');
+  });
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Try the sample model' }).click();
+  await waitLoaded(page, 'SampleNet.mlpackage');
+  await applyPreset(page, '8-bit palettization');
+  await totals(page);
+  await page.getByTestId('prepare').click();
+  const prepared = page.getByTestId('prepared');
+  await expect(prepared).toBeVisible();
+  const after = Number(await prepared.getAttribute('data-after'));
+  await page.getByRole('button', { name: 'Save into a folder…' }).click();
+  await expect
+    .poll(async () => Object.keys(await page.evaluate(() => (window as unknown as { __written: Record<string, number> }).__written)).length)
+    .toBeGreaterThanOrEqual(3);
+  const written = await page.evaluate(() => (window as unknown as { __written: Record<string, number> }).__written);
+  expect(Object.keys(written).sort()).toEqual([
+    'SampleNet.pal8.mlpackage/Data/com.apple.CoreML/model.mlmodel',
+    'SampleNet.pal8.mlpackage/Data/com.apple.CoreML/weights/weight.bin',
+    'SampleNet.pal8.mlpackage/Manifest.json',
+  ]);
+  expect(Object.values(written).reduce((a, b) => a + b, 0)).toBe(after);
+});
