@@ -188,16 +188,17 @@ function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma
   let D = 0;
   for (let h = 0; h < 65536; h++) if ((h & 0x7fff) > tb) D += cnt[h];
   const keep = new Uint8Array(n);
-  const buf = new Float32Array(D + 1); // one spare slot: the branch-free gather writes past the last kept value
+  // branch-free gather: after the last kept value, writes land at index D, past the end, which typed arrays
+  // ignore by definition (the array has exactly D values: writers may use its buffer as is)
+  const values = new Float32Array(D);
   let j = 0;
   for (let i = 0; i < n; i++) {
     const h = bits[i];
     const k = (h & 0x7fff) > tb ? 1 : 0;
     keep[i] = k;
-    buf[j] = tab[h];
+    values[j] = tab[h];
     j += k;
   }
-  const values = buf.subarray(0, D);
   const sp: SparseRepr = { kind: 'sparse', dtype: 'fp16', shape: dense.shape.slice(), mask: keep, values };
   const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
   for (let h = 0; h < 65536; h++) {
