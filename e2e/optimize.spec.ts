@@ -417,3 +417,39 @@ test('.mlpackage saved straight into a folder where showDirectoryPicker exists (
   ]);
   expect(Object.values(written).reduce((a, b) => a + b, 0)).toBe(after);
 });
+
+test.describe('download and reload real models', () => {
+  for (const [name, open, preset] of [
+    ['DTLN_AEC_128_Part2_fp16.mlpackage', (page: Page) => pickFolder(page, fixture('real/coreml/DTLN_AEC_128_Part2_fp16.mlpackage')), '6-bit palettization'],
+    ['MNIST_CNN.mlmodel', (page: Page) => pickFiles(page, [fixture('real/coreml/MNIST_CNN.mlmodel')]), '8-bit palettization'],
+    ['SqueezeNet1.0_fp16.onnx', (page: Page) => pickFiles(page, [fixture('real/onnx/SqueezeNet1.0_fp16.onnx')]), 'int8 per-channel'],
+  ] as const) {
+    test(`${name}: ${preset}, write, download, load back: the compressed weights read as compressed`, async ({ page }) => {
+      await page.goto('/');
+      await open(page);
+      await waitLoaded(page, name);
+      const n = Number(await page.getByTestId('summary-weight-count').innerText());
+      await applyPreset(page, preset);
+      const t = await totals(page);
+      const compressed = statusCounts(await page.getByTestId('total-status').innerText()).compressed;
+      expect(compressed).toBeGreaterThan(0);
+      await page.getByTestId('prepare').click();
+      const prepared = page.getByTestId('prepared');
+      await expect(prepared.or(page.getByTestId('download-error'))).toBeVisible({ timeout: 60_000 });
+      await expect(page.getByTestId('download-error')).toHaveCount(0);
+      expect(Number(await prepared.getAttribute('data-after'))).toBeLessThan(Number(await prepared.getAttribute('data-before')));
+      const dl = page.waitForEvent('download');
+      await page.getByTestId('save').click();
+      const d = await dl;
+      const file = resolve(DOWNLOADS, d.suggestedFilename());
+      await d.saveAs(file);
+      await pickFiles(page, [file]);
+      await expect(page.getByTestId('summary').locator('h2')).not.toHaveText(name);
+      await expect(page.getByTestId('summary-weight-count')).toHaveText(String(n));
+      await expect(page.getByTestId('summary-precompressed')).toHaveText(`${compressed} weights`);
+      // the total the optimizer showed before writing is what the written model holds
+      expect(Number(await page.getByTestId('summary-weight-bytes').getAttribute('data-bytes')), 'weight bytes of the reloaded model vs. the engine\'s bytesAfter').toBe(t.after);
+      await shot(page, `61-reloaded-${name.replace(/\W+/g, '-')}`);
+    });
+  }
+});
