@@ -59,6 +59,8 @@ export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1
   const back: (Uint16Array | Int32Array)[] = [];
   for (let c = 2; c <= K; c++) {
     const arg = big ? new Int32Array(n + 1) : new Uint16Array(n + 1);
+    // Knuth's bound: the optimal split for (c, j) is ≥ the one for (c-1, j)
+    const lower = back.length ? back[back.length - 1] : null;
     // D[c][j] for j in [c, n]; split i in [c-1, j-1]
     const solve = (jlo: number, jhi: number, ilo: number, ihi: number): void => {
       // iterative over a small explicit stack to avoid deep recursion costs
@@ -71,9 +73,10 @@ export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1
         if (lj > hj) continue;
         const mid = (lj + hj) >> 1;
         let best = Infinity;
-        let bi = lo_i;
+        const from = lower && lower[mid] > lo_i ? lower[mid] : lo_i;
+        let bi = from;
         const top = Math.min(hi_i, mid - 1);
-        for (let i = lo_i; i <= top; i++) {
+        for (let i = from; i <= top; i++) {
           const w = W[mid] - W[i];
           const s = S[mid] - S[i];
           let cc = Q[mid] - Q[i] - (s * s) / w;
@@ -90,7 +93,8 @@ export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1
         stack.push(mid + 1, hj, bi, hi_i);
       }
     };
-    solve(c, n, c - 1, n - 1);
+    // only the rows a later layer can use: j ≤ n - (K - c); the last layer needs j = n alone
+    solve(c === K ? n : c, n - (K - c), c - 1, n - 1);
     back.push(arg);
     const t = prev;
     prev = cur;
