@@ -37,6 +37,8 @@ test('every fixture model loads in the page with the numbers the core gives in N
     expect(await summaryNumber(page, 'summary-weight-bytes'), rel).toBe(model.summary.totalWeightBytes);
     expect(await summaryNumber(page, 'summary-file-bytes'), rel).toBe(model.summary.fileBytes);
     await expect(page.getByTestId('stats-progress')).toHaveAttribute('data-done', String(model.weights.length));
+    // long weight names never widen the page past the 1280 px window
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), rel).toBeLessThanOrEqual(0);
   }
   expect(foreign).toEqual([]);
 });

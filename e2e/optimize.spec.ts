@@ -449,6 +449,8 @@ test.describe('download and reload real models', () => {
       await expect(page.getByTestId('summary-precompressed')).toHaveText(`${compressed} weights`);
       // the total the optimizer showed before writing is what the written model holds
       expect(Number(await page.getByTestId('summary-weight-bytes').getAttribute('data-bytes')), 'weight bytes of the reloaded model vs. the engine\'s bytesAfter').toBe(t.after);
+      await expect(page.getByTestId('stats-progress')).toHaveAttribute('data-done', String(n), { timeout: 60_000 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
       await shot(page, `61-reloaded-${name.replace(/\W+/g, '-')}`);
     });
   }
