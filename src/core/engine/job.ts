@@ -88,7 +88,7 @@ export function skippedResult(id: string, label: string, bytes: number, reason: 
     maxAbsErr: 0,
     sparsity: 0,
     distinct: 0,
-    bitsPerWeight: bytes > 0 ? 0 : 0,
+    bitsPerWeight: 0,
   };
 }
 

@@ -24,7 +24,11 @@ export function selectJobs(model: LoadedModel, plan: CompressionPlan): { jobs: J
   const skipped: WeightResult[] = [];
   for (const w of model.weights) {
     const r = selectOne(model, plan, w);
-    if ('reason' in r) skipped.push(skippedResult(w.id, r.label, w.bytes, r.reason));
+    if ('reason' in r) {
+      const s = skippedResult(w.id, r.label, w.bytes, r.reason);
+      s.bitsPerWeight = w.count > 0 ? (w.bytes * 8) / w.count : 0;
+      skipped.push(s);
+    }
     else jobs.push(r);
   }
   return { jobs, skipped };
