@@ -13,6 +13,7 @@ import type { Detected } from '../detect';
 import { dtypeName, isFloatDtype, rawToFloat32 } from './dtypes';
 import { allGraphs, buildGraph, collectUses, nodeLabel, type GraphRec, type Use } from './graph';
 import { parseMeta, type ChainMeta } from './meta';
+import { compactModel, type Compacted, type StrippedData } from './scan';
 import { findMatMulNBits, readNBitsRepr, type NBitsInfo } from './nbits';
 import { decompress } from '../../compress/decompress';
 import { readChainRepr, readDqRepr, readSparseRepr, type DqInfo } from './read-repr';
@@ -48,7 +49,10 @@ export interface GraphSources {
 }
 
 export interface OnnxInternal {
+  /** the model's protobuf with big raw_data payloads left in the file (scan.ts) */
   bytes: Uint8Array;
+  src: ByteSource;
+  stripped: StrippedData[];
   modelPath: string;
   model: ModelP;
   main: GraphRec;
@@ -164,12 +168,21 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
   if (!src) throw new ShrinkrayError('not-a-model', `${tree.name}: no .onnx file found`, tree.name);
   const file = src.name;
   if (src.size === 0) throw new ShrinkrayError('empty-file', `${file} is empty (0 bytes): not an ONNX model`, file);
-  const bytes = await src.read(0, src.size);
+  // the protobuf without the big raw_data payloads, which stay in the file and are read on demand
+  let compact: Compacted;
+  try {
+    compact = await compactModel(src);
+  } catch (e) {
+    if (e instanceof ShrinkrayError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new ShrinkrayError('protobuf-decode', `${file}: not a valid ONNX model: protobuf decode failed (${msg})`, file);
+  }
+  const bytes = compact.bytes;
   const model = decodeModel(bytes, file);
   const top = readFields(bytes);
   const gf = top.find((f) => f.no === 7);
   if (!model.graph || !gf) throw new ShrinkrayError('not-a-model', `${file}: ONNX model without a graph`, file);
-  const ctx: TensorContext = { tree: found.tree, modelPath: file };
+  const ctx: TensorContext = { tree: found.tree, modelPath: file, main: src, stripped: compact.stripped };
   let main: GraphRec;
   try {
     main = buildGraph(bytes.subarray(gf.dataStart, gf.dataEnd), model.graph, '');
@@ -260,7 +273,7 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
   for (const srcs of sources.values())
     for (const s of srcs.values()) {
       const refs = s.kind === 'init' || s.kind === 'const' ? [s.ref] : [s.values, s.indices];
-      for (const r of refs) if (r.external) extSources.set(r.external.src.name, r.external.src);
+      for (const r of refs) if (r.external && !r.external.inModel) extSources.set(r.external.src.name, r.external.src);
     }
   let fileBytes = src.size;
   for (const x of extSources.values()) fileBytes += x.size;
@@ -280,7 +293,7 @@ export async function loadOnnx(tree: FileTree, found: Detected): Promise<LoadedM
     note: notes.length ? notes.join('; ') : undefined,
   };
 
-  const internal: OnnxInternal = { bytes, modelPath: file, model, main, irVersion, opset, weights, sources };
+  const internal: OnnxInternal = { bytes, src, stripped: compact.stripped, modelPath: file, model, main, irVersion, opset, weights, sources };
   const get = (id: string): WeightRec => {
     const r = weights.get(id);
     if (!r) throw new ShrinkrayError('internal', `${file}: no weight with id ${id}`, file);

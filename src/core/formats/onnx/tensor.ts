@@ -4,9 +4,12 @@ import type { ByteSource, FileTree } from '../../io/source';
 import type { WeightLocation } from '../../model/types';
 import { readFields } from '../../proto/wire';
 import { DT, dtypeBits, dtypeName, isKnownDtype, rawBytes } from './dtypes';
+import { STRIP_FIELD, type StrippedData } from './scan';
 import { big, num, type TensorP } from './schema';
 
 export interface ExternalRef {
+  /** true when the data is the tensor's own raw_data, left in the .onnx by the scan */
+  inModel?: boolean;
   file: string;
   src: ByteSource;
   offset: number;
@@ -31,6 +34,15 @@ export interface TensorContext {
   tree: FileTree;
   /** path of the .onnx in the tree */
   modelPath: string;
+  /** the .onnx itself and the raw_data ranges the scan left in it (scan.ts) */
+  main?: ByteSource;
+  stripped?: StrippedData[];
+}
+
+/** Index of the scan's marker field in a TensorProto (raw_data left in the file), or -1. */
+export function markerOf(wire: Uint8Array): number {
+  for (const f of readFields(wire)) if (f.no === STRIP_FIELD && f.wt === 0) return f.varint ?? -1;
+  return -1;
 }
 
 const DATA_FIELDS = new Set([4, 5, 6, 7, 9, 10, 11]);
@@ -86,6 +98,24 @@ export function makeTensorRef(t: TensorP, wire: Uint8Array, ctx: TensorContext, 
   }
   if (!isKnownDtype(dt)) {
     throw new ShrinkrayError('unsupported-model', `${file}: tensor ${name} has unknown data type ${dt}`, file);
+  }
+  const mark = ctx.stripped && ctx.main ? markerOf(wire) : -1;
+  if (mark >= 0) {
+    const st = ctx.stripped![mark];
+    if (!st) throw new ShrinkrayError('internal', `${file}: tensor ${name}: unknown raw_data marker ${mark}`, file);
+    if (dt !== DT.STRING && st.length !== rawBytes(dt, count)) {
+      throw new ShrinkrayError(
+        'protobuf-decode',
+        `${file}: tensor ${name} has ${st.length} bytes of raw_data but shape [${dims.join(',')}] of ${dtypeName(dt)} needs ${rawBytes(dt, count)}`,
+        file,
+      );
+    }
+    return {
+      name, dt, dims, count, decoded: t, wire,
+      external: { inModel: true, file, src: ctx.main!, offset: st.offset, length: st.length },
+      bytes: st.length,
+      location: { kind: 'inline' },
+    };
   }
   if (t.data_location === 1) {
     const kv = new Map((t.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));

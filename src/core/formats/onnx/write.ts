@@ -14,7 +14,9 @@ import { emitAffine, emitFp16, emitLut, floatBytes, type EmitEnv } from './emit'
 import { allGraphs, allNames, collectUses, type GraphRec } from './graph';
 import type { OnnxInternal, TensorSource, WeightRec } from './index';
 import { emitParts, lenFieldParts, partSize, partsSize, rangePart, type Part } from './parts';
+import { STRIP_FIELD } from './scan';
 import { onnxType } from './schema';
+import { markerOf } from './tensor';
 import { decompress } from '../../compress/decompress';
 import { sparseToFloat } from './repr';
 
@@ -259,7 +261,7 @@ function writeDense(c: Chain, values: Float32Array, shape: number[], storeDt: nu
 }
 
 function needsRewrite(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal, sink?: ExternalSink): boolean {
-  if (sink) return true;
+  if (sink || internal.stripped.length) return true;
   for (const x of allGraphs(g)) {
     if (plans.has(x)) return true;
     for (const s of internal.sources.get(x)!.values()) {
@@ -273,22 +275,34 @@ function needsRewrite(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
  * A TensorProto whose data is moved: external data inlined as raw_data (read lazily, in pieces), or, with a
  * sink, raw data of at least sink.min bytes moved to the external file.
  */
-function placeTensor(wire: Uint8Array, s: TensorSource, sink?: ExternalSink): Part[] {
-  const ref = s.kind === 'init' || s.kind === 'const' ? s.ref : undefined;
-  if (!ref) return [wire];
-  const ext = ref.external;
-  const raw = ref.decoded.raw_data;
+function placeTensor(wire: Uint8Array, s: TensorSource | undefined, internal: OnnxInternal, sink?: ExternalSink): Part[] {
+  const ref = s && (s.kind === 'init' || s.kind === 'const') ? s.ref : undefined;
+  const mark = markerOf(wire);
+  const raw = ref?.decoded.raw_data;
   let data: Part | undefined;
-  if (ext) data = rangePart((o, l) => ext.src.read(o, l), ext.offset, ext.length);
-  else if (sink && raw && raw.length >= sink.min) data = raw;
+  if (mark >= 0) {
+    const st = internal.stripped[mark];
+    data = rangePart((o, l) => internal.src.read(o, l), st.offset, st.length);
+  } else if (ref?.external && !ref.external.inModel) {
+    const ext = ref.external;
+    data = rangePart((o, l) => ext.src.read(o, l), ext.offset, ext.length);
+  } else if (sink && raw && raw.length >= sink.min) data = raw;
   if (!data) return [wire];
+  const toSink = !!sink && partSize(data) >= sink.min;
   const parts: Part[] = [];
+  let placed = false;
   for (const f of readFields(wire)) {
-    if (f.no === 13 || f.no === 14 || f.no === 9) continue;
+    if (f.no === 13 || f.no === 14) continue;
+    if (f.no === 9 || f.no === STRIP_FIELD) {
+      // raw_data goes back where it was, so that an untouched tensor keeps its bytes
+      if (!toSink && !placed) parts.push(...lenFieldParts(9, [data]));
+      placed = true;
+      continue;
+    }
     parts.push(wire.subarray(f.start, f.end));
   }
-  if (sink && partSize(data) >= sink.min) parts.push(...sink.fields(data));
-  else parts.push(...lenFieldParts(9, [data]));
+  if (toSink) parts.push(...sink!.fields(data));
+  else if (!placed) parts.push(...lenFieldParts(9, [data]));
   return parts;
 }
 
@@ -329,7 +343,9 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
         else {
           const node = g.decoded.node![k];
           const s = node.op_type === 'Constant' ? srcs.get(node.output?.[0] ?? '') : undefined;
-          if (s && s.kind === 'const' && s.ref.external) out.push(...lenFieldParts(1, rewriteConstant(payload, s)));
+          if (node.op_type === 'Constant' && (internal.stripped.length || (s && s.kind === 'const' && s.ref.external))) {
+            out.push(...lenFieldParts(1, rewriteConstant(payload, s, internal)));
+          }
           else out.push(whole);
         }
         break;
@@ -338,7 +354,7 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
         const k = initK++;
         if (plan.removeInit.has(k)) break;
         const s = srcs.get(inits[k].name ?? '');
-        out.push(...(s ? lenFieldParts(5, placeTensor(payload, s, sink)) : [whole]));
+        out.push(...lenFieldParts(5, placeTensor(payload, s, internal, sink)));
         break;
       }
       case 15: {
@@ -363,7 +379,7 @@ function rewriteGraph(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: On
 }
 
 /** A Constant node whose `value` tensor has external data: inlined (Constant values always stay in the graph). */
-function rewriteConstant(nodeBytes: Uint8Array, s: TensorSource): Part[] {
+function rewriteConstant(nodeBytes: Uint8Array, s: TensorSource | undefined, internal: OnnxInternal): Part[] {
   const out: Part[] = [];
   for (const f of readFields(nodeBytes)) {
     const ab = nodeBytes.subarray(f.dataStart, f.dataEnd);
@@ -376,7 +392,7 @@ function rewriteConstant(nodeBytes: Uint8Array, s: TensorSource): Part[] {
     }
     const parts: Part[] = [];
     for (const x of af) {
-      if (x.no === 5) parts.push(...lenFieldParts(5, placeTensor(ab.subarray(x.dataStart, x.dataEnd), s)));
+      if (x.no === 5) parts.push(...lenFieldParts(5, placeTensor(ab.subarray(x.dataStart, x.dataEnd), s, internal)));
       else parts.push(ab.subarray(x.start, x.end));
     }
     out.push(...lenFieldParts(5, parts));
