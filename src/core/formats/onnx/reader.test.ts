@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../../../../tests/fixtures';
 import { fileWithSiblings } from '../../../node/fs-tree';
-import { memoryTree } from '../../io/source';
+import { memoryTree, type ByteSource, type FileTree } from '../../io/source';
 import { F16_TABLE } from '../../tensor/fp16';
 import { onnxType, num, type GraphP, type ModelP, type TensorP } from './schema';
 import { loadModel } from '../index';
@@ -157,6 +157,34 @@ describe('known facts of the fixtures', () => {
     const convs = m.weights.filter((w) => w.consumers.some((c) => c.type === 'Conv'));
     expect(convs.length).toBeGreaterThanOrEqual(38);
     expect(m.summary.note).toMatch(/not offered for compression/);
+  });
+
+  it('loading reads the protobuf structure, not the weights: raw_data is read on demand, in ranges', async () => {
+    for (const file of ['PPOCRv4_rec_SVTR.onnx', 'silero_vad_v4_lstm.onnx', 'SqueezeNet1.0_fp16.onnx']) {
+      const bytes = new Uint8Array(readFileSync(`${DIR}/${file}`));
+      let read = 0;
+      let biggest = 0;
+      const src: ByteSource = {
+        name: file,
+        size: bytes.length,
+        read: async (o, l) => {
+          read += l;
+          biggest = Math.max(biggest, l);
+          return bytes.subarray(o, o + l);
+        },
+      };
+      const tree: FileTree = { name: file, paths: () => [file], get: (p) => (p === file ? src : undefined) };
+      const m = await loadTree(tree, file);
+      // the big weights stay unread (a whole-file read, or reading them, breaks this bound)
+      const big = m.weights.filter((x) => x.bytes >= 1 << 16).reduce((a, x) => a + x.bytes, 0);
+      expect(big, file).toBeGreaterThan(bytes.length / 2);
+      expect(read, file).toBeLessThan(bytes.length - big / 2);
+      expect(biggest, file).toBeLessThan(1 << 20);
+      const w = [...m.weights].sort((a, b) => b.bytes - a.bytes)[0];
+      const before = read;
+      await m.readFloat32(w.id);
+      expect(read - before).toBe(w.bytes);
+    }
   });
 
   it('a truncated fixture fails with a protobuf error naming the file; a 0-byte file says it is empty', async () => {

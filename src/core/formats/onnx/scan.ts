@@ -24,15 +24,19 @@ interface Field {
   dataEnd: number;
 }
 
-const CHUNK = 1 << 16;
+// read-ahead window: small after a jump over skipped data, doubling while reads stay sequential
+const MIN_CHUNK = 1 << 12;
+const MAX_CHUNK = 1 << 18;
 
 class Cursor {
   private buf: Uint8Array = new Uint8Array(0);
   private at = 0;
+  private chunk = MIN_CHUNK;
   constructor(readonly src: ByteSource) {}
 
   private async fill(pos: number): Promise<void> {
-    const len = Math.min(CHUNK, this.src.size - pos);
+    this.chunk = pos === this.at + this.buf.length ? Math.min(this.chunk * 2, MAX_CHUNK) : MIN_CHUNK;
+    const len = Math.min(this.chunk, this.src.size - pos);
     if (len <= 0) throw new RangeError(`unexpected end of file at byte ${pos}`);
     this.buf = await this.src.read(pos, len);
     this.at = pos;
@@ -53,7 +57,7 @@ class Cursor {
     throw new RangeError(`varint too long at byte ${pos}`);
   }
   async bytes(start: number, end: number): Promise<Uint8Array> {
-    if (end - start > CHUNK / 2) return this.src.read(start, end - start);
+    if (end - start > MIN_CHUNK) return this.src.read(start, end - start);
     if (start < this.at || end > this.at + this.buf.length) await this.fill(start);
     if (end > this.at + this.buf.length) return this.src.read(start, end - start);
     return this.buf.subarray(start - this.at, end - this.at);
