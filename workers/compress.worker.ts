@@ -7,6 +7,8 @@ import * as Comlink from 'comlink';
 import type { WeightResult } from '../src/core/compress/types';
 import { compressJob, type Job } from '../src/core/engine/job';
 import type { DenseTensor } from '../src/core/model/types';
+import type { Compressed } from '../src/core/compress/types';
+import { decompress } from '../src/core/compress/decompress';
 import { f16ArrayToF32 } from '../src/core/tensor/fp16';
 import { weightStats, type WeightStats } from './stats';
 import { reprBuffers } from './transfer';
@@ -14,6 +16,10 @@ import { reprBuffers } from './transfer';
 const api = {
   stats(values: Float32Array): WeightStats {
     return weightStats(values);
+  },
+  /** statistics of an already compressed weight: decompressed here, off the page's main thread */
+  statsRepr(repr: Compressed): WeightStats {
+    return weightStats(decompress(repr));
   },
   /** statistics of a dense stored tensor: fp16 bits are widened here, off the page's main thread */
   statsDense(dense: DenseTensor): WeightStats {

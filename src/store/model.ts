@@ -141,8 +141,15 @@ function computeStats(model: LoadedModel, generation: number): void {
             const data = transferable(dense.data);
             return api.statsDense(Comlink.transfer({ ...dense, data }, [data.buffer]));
           }
-          const values = transferable(await model.readFloat32(w.id));
-          return api.stats(Comlink.transfer(values, [values.buffer]));
+          if (!w.compression) {
+            // integer tensors and the like: their float values as the reader gives them
+            const values = transferable(await model.readFloat32(w.id));
+            return api.stats(Comlink.transfer(values, [values.buffer]));
+          }
+          // already compressed: the stored representation goes over (copied: its arrays may be views into the
+          // model's own buffers) and is decompressed in the worker; decompress(readRepr) equals readFloat32 bit for
+          // bit on every compressed weight of the golden models
+          return api.statsRepr(await model.readRepr(w.id));
         },
         { signal: ctl.signal, key: `stats|${generation}|${w.id}` },
       )
