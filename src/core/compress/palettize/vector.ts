@@ -1,7 +1,8 @@
 /**
  * Vector k-means for cluster_dim > 1: deterministic Lloyd iterations from k-means++ seeds (seeded PRNG),
  * several restarts when affordable, keeping the lowest (weighted) SSE. Optional per-component weights
- * (scale² for enable_per_channel_scale).
+ * (scale² for enable_per_channel_scale). Tensors with more than TRAIN_LIMIT vectors are fitted on an evenly
+ * strided sample (the assignment then covers every vector).
  */
 
 function mulberry32(seed: number): () => number {
@@ -14,6 +15,9 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Vectors used to fit the centroids at most (a strided sample beyond). */
+export const TRAIN_LIMIT = 1 << 18;
 
 /** Distinct vectors (lexicographically sorted), flattened. */
 export function uniqueVectors(data: Float64Array, V: number): Float64Array {
@@ -33,9 +37,25 @@ export function uniqueVectors(data: Float64Array, V: number): Float64Array {
 
 /** Returns min(K, #distinct) centroids, flattened [k*V + v]. */
 export function kmeansVectors(data: Float64Array, V: number, K: number, weight: Float64Array | null): Float64Array {
+  const m0 = data.length / V;
+  if (m0 > TRAIN_LIMIT) {
+    // big tensors: fit on an evenly strided sample (deterministic), every vector is assigned afterwards
+    const step = m0 / TRAIN_LIMIT;
+    const sd = new Float64Array(TRAIN_LIMIT * V);
+    const sw = weight ? new Float64Array(TRAIN_LIMIT * V) : null;
+    for (let t = 0; t < TRAIN_LIMIT; t++) {
+      const j = Math.floor(t * step);
+      for (let v = 0; v < V; v++) {
+        sd[t * V + v] = data[j * V + v];
+        if (sw) sw[t * V + v] = weight![j * V + v];
+      }
+    }
+    data = sd;
+    weight = sw;
+  }
   const m = data.length / V;
   const uniq = uniqueVectors(data, V);
-  if (uniq.length / V <= K) return uniq;
+  if (uniq.length / V <= K && m0 <= TRAIN_LIMIT) return uniq;
   const work = m * K * V;
   const restarts = work <= 2e6 ? 4 : work <= 2e7 ? 2 : 1;
   const maxIter = work <= 2e7 ? 60 : 25;
