@@ -18,24 +18,27 @@ export function TotalsChart() {
 }
 
 const TotalsChartView = memo(function TotalsChartView({ model, results }: { model: LoadedModel; results: Record<string, WeightResult> }) {
+  // by storage: before, each weight's dtype; after, a compressed weight counts under its new storage kind
   const byDtype = new Map<string, { before: number; after: number }>();
   const byKind = new Map<string, { before: number; after: number }>();
+  const add = (m: Map<string, { before: number; after: number }>, k: string, before: number, after: number) => {
+    const e = m.get(k) ?? { before: 0, after: 0 };
+    e.before += before;
+    e.after += after;
+    m.set(k, e);
+  };
   for (const w of model.weights) {
     const r = results[w.id];
-    const after = r?.status === 'compressed' ? r.bytesAfter : w.bytes;
-    const add = (m: Map<string, { before: number; after: number }>, k: string) => {
-      const e = m.get(k) ?? { before: 0, after: 0 };
-      e.before += w.bytes;
-      e.after += after;
-      m.set(k, e);
-    };
-    add(byDtype, `dtype ${w.dtype}`);
-    add(byKind, w.consumers[0]?.type ?? w.opType);
+    const compressed = r?.status === 'compressed';
+    const after = compressed ? r.bytesAfter : w.bytes;
+    add(byDtype, w.dtype, w.bytes, compressed ? 0 : w.bytes);
+    if (compressed) add(byDtype, storageKind(r), 0, r.bytesAfter);
+    add(byKind, w.consumers[0]?.type ?? w.opType, w.bytes, after);
   }
   const data = [...byDtype, ...byKind].map(([k, v]) => ({ name: k, ...v }));
   return (
     <figure className="panel chart" aria-label="Totals before and after" data-testid="totals-chart">
-      <figcaption>Before / after by dtype and by layer kind</figcaption>
+      <figcaption>Before / after by storage (dtype or compressed form) and by layer kind</figcaption>
       <ResponsiveContainer width="100%" height={230}>
         <BarChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
@@ -50,3 +53,20 @@ const TotalsChartView = memo(function TotalsChartView({ model, results }: { mode
     </figure>
   );
 });
+
+function storageKind(r: WeightResult): string {
+  switch (r.repr?.kind) {
+    case 'lut':
+      return `LUT ${r.repr.nbits}-bit`;
+    case 'affine':
+      return r.repr.qdtype;
+    case 'sparse':
+      return r.repr.inner ? `sparse+${r.repr.inner.kind === 'lut' ? 'LUT' : r.repr.inner.qdtype}` : 'sparse';
+    case 'nnlinear':
+      return `linear ${r.repr.nbits}-bit`;
+    case 'dense':
+      return r.repr.dtype;
+    default:
+      return r.label.split(' ')[0];
+  }
+}
