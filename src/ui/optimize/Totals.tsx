@@ -45,6 +45,12 @@ export function Totals() {
           {compressed} compressed · {skipped} skipped{failed ? ` · ${failed} failed` : ''}
         </dd>
       </dl>
+      {model.summary.format === 'onnx' && (
+        <p className="hint" data-testid="onnx-bytes-note">
+          ONNX: “after” counts the compressed payload the engine computes; depending on the opset the ONNX writer may store
+          a little more (fp32 scales, zero points, uint8 indices). The written file's exact size shows under Download.
+        </p>
+      )}
     </div>
   );
 }
