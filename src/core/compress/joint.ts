@@ -124,11 +124,9 @@ function reassign(r: LutRepr, original: DenseTensor, include?: Uint8Array): Uint
     return 0;
   }
   if (G !== 1) return idx; // grouped LUT quantization is refused upstream (per-tensor only)
-  for (let i = 0; i < idx.length; i++) {
-    if (include && !include[i]) continue;
-    const w = bits ? F16_TABLE[bits[i]] : fl![i];
+  const nearest = (w: number, cur: number): number => {
     let best = Infinity;
-    let bk = idx[i];
+    let bk = cur;
     for (let k = 0; k < K; k++) {
       if (!used[k]) continue;
       const d = Math.abs(w - deq[k]);
@@ -137,7 +135,23 @@ function reassign(r: LutRepr, original: DenseTensor, include?: Uint8Array): Uint
         bk = k;
       }
     }
-    idx[i] = bk;
+    return bk;
+  };
+  if (bits) {
+    // one decision per fp16 bit pattern
+    const memo = new Int16Array(65536).fill(-1);
+    for (let i = 0; i < idx.length; i++) {
+      if (include && !include[i]) continue;
+      const h = bits[i];
+      let q = memo[h];
+      if (q < 0) memo[h] = q = nearest(F16_TABLE[h], idx[i]);
+      idx[i] = q;
+    }
+    return idx;
+  }
+  for (let i = 0; i < idx.length; i++) {
+    if (include && !include[i]) continue;
+    idx[i] = nearest(fl![i], idx[i]);
   }
   return idx;
 }
