@@ -312,6 +312,33 @@ describe('linear quantization', () => {
   });
 });
 
+describe('linear quantization, exhaustive over fp16', () => {
+  it('the fast path equals the exact fp16 formula for every fp16 value, at many scales and modes', () => {
+    const finite: number[] = [];
+    for (let h = 0; h < 65536; h++) if ((h & 0x7c00) !== 0x7c00) finite.push(h);
+    for (const limit of [0x2e66, 0x3c00, 0x4500, 0x1800, 0x5800]) {
+      // every finite fp16 value with |w| <= fp16(limit), so the scale is set by limit
+      const sel = finite.filter((h) => (h & 0x7fff) <= limit);
+      const t: DenseTensor = { dtype: 'fp16', shape: [1, sel.length], data: Uint16Array.from(sel) };
+      for (const [mode, dtype] of [
+        ['linear_symmetric', 'int8'],
+        ['linear', 'uint8'],
+        ['linear_symmetric', 'uint4'],
+        ['linear', 'int4'],
+      ] as const) {
+        const r = quantize(t, linearQuantizerConfig({ mode, dtype, granularity: 'per_tensor' }), ctx) as AffineRepr;
+        const [qmin, qmax] = quantRange(dtype, mode);
+        const sc = r.scale[0];
+        const z = r.offset ? r.offset[0] : 0;
+        for (let i = 0; i < sel.length; i++) {
+          const want = Math.min(qmax, Math.max(qmin, rhe(r16(F16_TABLE[sel[i]] / sc)) + z));
+          if (r.data[i] !== want) expect(`${mode} ${dtype} limit ${limit} bits ${sel[i]}: ${r.data[i]}`).toBe(`${want}`);
+        }
+      }
+    }
+  });
+});
+
 describe('linear quantization, per-axis block_size list', () => {
   it('uses the list as given (0 = whole axis) and skips lists of the wrong rank', () => {
     const t: DenseTensor = { dtype: 'fp32', shape: [4, 6, 2], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i) * 0.1) };
