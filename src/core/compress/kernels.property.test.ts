@@ -149,6 +149,18 @@ describe('palettization', () => {
     );
   });
 
+  it('per-tensor results do not depend on the channel axis (matmul weights have it last)', () => {
+    fc.assert(
+      fc.property(tensorArb(), fc.constantFrom<'kmeans' | 'uniform'>('kmeans', 'uniform'), (t, mode) => {
+        const a = palettize(t, palettizerConfig({ mode, nbits: 2 }), ctx) as LutRepr;
+        const b = palettize(t, palettizerConfig({ mode, nbits: 2 }), { outputAxis: t.shape.length - 1, inputAxis: 0 }) as LutRepr;
+        expect(Array.from(b.indices)).toEqual(Array.from(a.indices));
+        expect(Array.from(b.lut)).toEqual(Array.from(a.lut));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('k-means SSE is never worse than the uniform LUT on the same tensor', () => {
     fc.assert(
       fc.property(tensorArb(), fc.constantFrom(1, 2, 4), (t, nbits) => {

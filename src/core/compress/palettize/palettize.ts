@@ -113,13 +113,16 @@ export function palettize(
   // ---- scalar path: per group, a weighted histogram of distinct values ----
   const groups: GroupHist[] = [];
   const groupElems = outer * gs * inner;
+  // one group = the whole tensor, whatever the channel axis: walk it as one contiguous run
+  const GL: Layout = G === 1 ? { outer: 1, C: n, inner: 1 } : L;
+  const ggs = G === 1 ? n : gs;
   for (let g = 0; g < G; g++) {
     groups.push(
       bits
         ? groupElems >= 16384
-          ? histF16(bits, L, g, gs, include, elemWeight)
-          : histF16Small(bits, L, g, gs, include, elemWeight)
-        : histF32(floats!, L, g, gs, include, elemWeight),
+          ? histF16(bits, GL, g, ggs, include, elemWeight)
+          : histF16Small(bits, GL, g, ggs, include, elemWeight)
+        : histF32(floats!, GL, g, ggs, include, elemWeight),
     );
   }
 
@@ -154,8 +157,8 @@ export function palettize(
     for (let k = 0; k < entries.length; k++) lut[g * K + k] = entries[k];
     const memo =
       cfg.mode === 'uniform'
-        ? assignUniform(dense.dtype, bits, floats, L, g, gs, h.xs[0], h.xs[h.xs.length - 1], nbits, indices)
-        : assignNearest(bits, floats, L, g, gs, entries, indices);
+        ? assignUniform(dense.dtype, bits, floats, GL, g, ggs, h.xs[0], h.xs[h.xs.length - 1], nbits, indices)
+        : assignNearest(bits, floats, GL, g, ggs, entries, indices);
     if (G === 1 && bits && h.bins && memo && !pcs && !include) fused = statsFromBins(h.bins, memo, lut);
   }
   if (include) for (let i = 0; i < n; i++) if (!include[i]) indices[i] = 0;
