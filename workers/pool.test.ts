@@ -157,4 +157,36 @@ describe('WorkerPool', () => {
     await expect(b).rejects.toSatisfy(isAbort);
     expect(FakeWorker.all.every((w) => w.dead)).toBe(true);
   });
+
+  it('bounds the cache by bytes and evicts the least recently used result first', async () => {
+    FakeWorker.all = [];
+    const pool = new WorkerPool<FakeWorker['api']>(
+      () => {
+        const w = new FakeWorker();
+        return { api: w.api, terminate: () => (w.dead = true) };
+      },
+      1,
+      100,
+      (v) => Number(v), // a result "holds" as many bytes as its value
+      100,
+    );
+    const run = async (key: string, x: number) => {
+      const p = pool.run((api) => api.square(x), { key });
+      await tick();
+      FakeWorker.all[0].release();
+      return p;
+    };
+    await run('a', 5); // 25 bytes
+    await run('b', 6); // 36 bytes → 61
+    expect(pool.cachedBytes()).toBe(61);
+    pool.cached('a'); // a is now the most recently used
+    await run('c', 7); // 49 bytes: 110 > 100, so b (least recently used) goes
+    expect(pool.cached('b')).toBeUndefined();
+    expect(pool.cached('a')).toBe(25);
+    expect(pool.cached('c')).toBe(49);
+    expect(pool.cachedBytes()).toBe(74);
+    await run('d', 11); // 121 bytes: more than the whole budget, not cached, nothing evicted
+    expect(pool.cached('d')).toBeUndefined();
+    expect(pool.cachedBytes()).toBe(74);
+  });
 });

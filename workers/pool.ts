@@ -66,7 +66,20 @@ export class WorkerPool<API> {
   spawned = 0;
   private closed = false;
 
-  constructor(private create: () => PoolWorker<API>, size: number, private maxCache = 2000) {
+  private cacheBytes = 0;
+  private sizes = new Map<string, number>();
+
+  /**
+   * @param maxCache most cached results kept (oldest evicted first)
+   * @param sizeOf bytes a cached result holds (e.g. its typed arrays); with maxCacheBytes, bounds the cache's memory
+   */
+  constructor(
+    private create: () => PoolWorker<API>,
+    size: number,
+    private maxCache = 2000,
+    private sizeOf: (v: unknown) => number = () => 0,
+    private maxCacheBytes = Infinity,
+  ) {
     this.size = Math.max(1, Math.floor(size));
     this.slots = Array.from({ length: this.size }, () => ({ worker: null, job: null }));
   }
@@ -75,7 +88,7 @@ export class WorkerPool<API> {
   run<T>(task: (api: API) => Promise<T>, opts: RunOptions = {}): Promise<T> {
     const { key, signal } = opts;
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
-    if (key !== undefined && this.cache.has(key)) return Promise.resolve(this.cache.get(key) as T);
+    if (key !== undefined && this.cache.has(key)) return Promise.resolve(this.cached<T>(key) as T);
     if (signal?.aborted) return Promise.reject(new AbortError());
     if (key !== undefined && this.inflight.has(key) && !signal) return this.inflight.get(key) as Promise<T>;
 
@@ -100,7 +113,35 @@ export class WorkerPool<API> {
   }
 
   cached<T>(key: string): T | undefined {
-    return this.cache.get(key) as T | undefined;
+    if (!this.cache.has(key)) return undefined;
+    // most recently used last: eviction takes the least recently used
+    const v = this.cache.get(key);
+    this.cache.delete(key);
+    this.cache.set(key, v);
+    return v as T;
+  }
+
+  /** bytes held by cached results (as sizeOf counts them) */
+  cachedBytes(): number {
+    return this.cacheBytes;
+  }
+
+  private remember(key: string, value: unknown): void {
+    const size = this.sizeOf(value);
+    if (this.cache.has(key)) this.forget(key);
+    if (size > this.maxCacheBytes) return;
+    while (this.cache.size > 0 && (this.cache.size >= this.maxCache || this.cacheBytes + size > this.maxCacheBytes)) {
+      this.forget(this.cache.keys().next().value as string);
+    }
+    this.cache.set(key, value);
+    this.sizes.set(key, size);
+    this.cacheBytes += size;
+  }
+
+  private forget(key: string): void {
+    this.cache.delete(key);
+    this.cacheBytes -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
   }
 
   status(): PoolStatus {
@@ -125,6 +166,8 @@ export class WorkerPool<API> {
 
   clearCache(): void {
     this.cache.clear();
+    this.sizes.clear();
+    this.cacheBytes = 0;
   }
 
   /** Terminates every worker and rejects every pending job. */
@@ -169,10 +212,7 @@ export class WorkerPool<API> {
     if (slot.job !== job) return; // aborted: the slot already moved on
     slot.job = null;
     job.slot = undefined;
-    if (error === undefined && job.key !== undefined) {
-      if (this.cache.size >= this.maxCache) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(job.key, value);
-    }
+    if (error === undefined && job.key !== undefined) this.remember(job.key, value);
     this.finish(job, value, error);
     this.pump();
   }

@@ -6,6 +6,17 @@ import type { WorkerApi } from '../../workers/compress.worker';
 export type Api = Comlink.Remote<WorkerApi>;
 
 const MAX_WORKERS = 8;
+/** cached results (with their compressed arrays) kept for instant slider moves, at most this many bytes */
+const CACHE_BYTES = 768 * 1024 * 1024;
+
+/** bytes of the typed arrays a cached value holds (a WeightResult's representation, or statistics) */
+export function resultBytes(v: unknown, depth = 0): number {
+  if (!v || typeof v !== 'object' || depth > 5) return 0;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  let n = 0;
+  for (const x of Object.values(v)) n += resultBytes(x, depth + 1);
+  return n;
+}
 let pool: WorkerPool<Api> | null = null;
 
 export function workerCount(): number {
@@ -19,7 +30,7 @@ export function getPool(): WorkerPool<Api> {
       const w = new Worker(new URL('../../workers/compress.worker.ts', import.meta.url), { type: 'module', name: 'shrinkray' });
       const api = Comlink.wrap<WorkerApi>(w);
       return { api, terminate: () => w.terminate() };
-    }, workerCount());
+    }, workerCount(), 4000, resultBytes, CACHE_BYTES);
   }
   return pool;
 }
