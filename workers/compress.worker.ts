@@ -10,7 +10,7 @@ import type { DenseTensor } from '../src/core/model/types';
 import type { Compressed } from '../src/core/compress/types';
 import { decompress } from '../src/core/compress/decompress';
 import { f16ArrayToF32 } from '../src/core/tensor/fp16';
-import { weightStats, type WeightStats } from './stats';
+import { countDistinctF16, weightStats, type WeightStats } from './stats';
 import { reprBuffers } from './transfer';
 
 const api = {
@@ -23,8 +23,11 @@ const api = {
   },
   /** statistics of a dense stored tensor: fp16 bits are widened here, off the page's main thread */
   statsDense(dense: DenseTensor): WeightStats {
-    const v = dense.dtype === 'fp16' ? f16ArrayToF32(dense.data as Uint16Array) : (dense.data as Float32Array);
-    return weightStats(v);
+    if (dense.dtype === 'fp16') {
+      const bits = dense.data as Uint16Array;
+      return weightStats(f16ArrayToF32(bits), 64, countDistinctF16(bits));
+    }
+    return weightStats(dense.data as Float32Array);
   },
   compress(dense: DenseTensor, job: Job, keepRepr: boolean): WeightResult {
     const r = compressJob(dense, job);

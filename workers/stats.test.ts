@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { countDistinct, weightStats } from './stats';
+import fc from 'fast-check';
+import { f16ArrayToF32 } from '../src/core/tensor/fp16';
+import { countDistinct, countDistinctF16, weightStats } from './stats';
 
 describe('weightStats', () => {
   it('computes min, max, mean, population std, zeros and a histogram that sums to the count', () => {
@@ -32,5 +34,16 @@ describe('weightStats', () => {
     const v = new Float32Array([3, 1, 2, 1]);
     expect(countDistinct(v)).toBe(3);
     expect([...v]).toEqual([3, 1, 2, 1]);
+  });
+
+  it('countDistinctF16 on the bits equals countDistinct on the widened values', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 65535 }), { maxLength: 400 }), (raw) => {
+        const bits = Uint16Array.from(raw);
+        expect(countDistinctF16(bits)).toBe(countDistinct(f16ArrayToF32(bits)));
+      }),
+      { numRuns: 300 },
+    );
+    expect(countDistinctF16(Uint16Array.from([0x0000, 0x8000, 0x3c00, 0x7e00, 0x7c00, 0xfc00]))).toBe(4); // ±0 once, NaN ignored, ±inf
   });
 });

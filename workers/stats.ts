@@ -19,7 +19,7 @@ export interface WeightStats {
   histMax: number;
 }
 
-export function weightStats(v: Float32Array, bins = 64): WeightStats {
+export function weightStats(v: Float32Array, bins = 64, unique?: number): WeightStats {
   const n = v.length;
   let min = Infinity;
   let max = -Infinity;
@@ -54,7 +54,7 @@ export function weightStats(v: Float32Array, bins = 64): WeightStats {
     std: n ? Math.sqrt(ss / n) : 0,
     sparsity: n ? zeros / n : 0,
     zeros,
-    unique: countDistinct(v),
+    unique: unique ?? countDistinct(v),
     hist,
     histMin: lo,
     histMax: hi,
@@ -73,6 +73,22 @@ export function countDistinct(v: Float32Array): number {
     if (count === 0 || x !== prev) {
       count++;
       prev = x;
+    }
+  }
+  return count;
+}
+
+/** Distinct values of fp16 data from its bits, in one pass (a 65,536-entry table): 0 and -0 once, NaNs ignored. */
+export function countDistinctF16(bits: Uint16Array): number {
+  const seen = new Uint8Array(65536);
+  let count = 0;
+  for (let i = 0; i < bits.length; i++) {
+    let h = bits[i];
+    if (h === 0x8000) h = 0;
+    if ((h & 0x7c00) === 0x7c00 && (h & 0x03ff) !== 0) continue; // NaN
+    if (seen[h] === 0) {
+      seen[h] = 1;
+      count++;
     }
   }
   return count;
