@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { browserTree, readAllEntries, treeName } from './tree';
+import { browserTree, collectDrop, readAllEntries, treeName } from './tree';
 
 describe('browser file trees', () => {
   it('reads a directory fully when readEntries hands entries over in batches of 100', async () => {
@@ -40,5 +40,42 @@ describe('browser file trees', () => {
   it('names a set of loose files after the model file (ONNX with its external data)', () => {
     expect(treeName(['weights.bin', 'model.onnx'])).toBe('model.onnx');
     expect(treeName(['a.mlmodel'])).toBe('a.mlmodel');
+  });
+
+  it('collects a dropped folder with nested folders (entries API) and loose files, with their paths', async () => {
+    const file = (name: string, full: string, text: string) => ({
+      isFile: true,
+      isDirectory: false,
+      name,
+      fullPath: full,
+      file: (ok: (f: File) => void) => ok(new File([text], name)),
+    });
+    const dir = (name: string, full: string, children: unknown[]) => ({
+      isFile: false,
+      isDirectory: true,
+      name,
+      fullPath: full,
+      createReader() {
+        let done = false;
+        return { readEntries: (ok: (e: unknown[]) => void) => ok(done ? [] : ((done = true), children)) };
+      },
+    });
+    const pkg = dir('M.mlpackage', '/M.mlpackage', [
+      file('Manifest.json', '/M.mlpackage/Manifest.json', '{}'),
+      dir('Data', '/M.mlpackage/Data', [dir('com.apple.CoreML', '/M.mlpackage/Data/com.apple.CoreML', [file('model.mlmodel', '/x', 'abc')])]),
+    ]);
+    const loose = new File(['xyz'], 'extra.bin');
+    const dt = {
+      items: [
+        { kind: 'file', webkitGetAsEntry: () => pkg, getAsFile: () => null },
+        { kind: 'file', webkitGetAsEntry: () => null, getAsFile: () => loose },
+        { kind: 'string', webkitGetAsEntry: () => null, getAsFile: () => null },
+      ],
+      files: [],
+    } as unknown as DataTransfer;
+    const files = await collectDrop(dt);
+    expect(files.map((f) => f.path).sort()).toEqual(['M.mlpackage/Data/com.apple.CoreML/model.mlmodel', 'M.mlpackage/Manifest.json', 'extra.bin']);
+    const tree = browserTree(files);
+    expect(new TextDecoder().decode(await tree.get('M.mlpackage/Data/com.apple.CoreML/model.mlmodel')!.read(0, 3))).toBe('abc');
   });
 });
