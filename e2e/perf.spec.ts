@@ -53,8 +53,10 @@ test('100 MB model: the main thread stays free while statistics and compression 
   }
   await expect(page.getByTestId('totals')).toHaveAttribute('data-done', 'yes', { timeout: 300_000 });
   // the budget recipe: curves come from the candidates computed in the background
+  const tc = Date.now();
   await page.getByRole('button', { name: '8-bit palettization', exact: true }).click();
   await expect(page.getByTestId('budget-compute')).toBeEnabled({ timeout: 300_000 });
+  const curvesMs = Date.now() - tc;
   await page.getByTestId('budget-value').fill('20');
   const t3 = Date.now();
   await page.getByTestId('budget-compute').click();
@@ -73,6 +75,7 @@ test('100 MB model: the main thread stays free while statistics and compression 
     statsMs,
     pal8Ms,
     settleAfterKeysMs: settleMs,
+    curvesMs,
     recipeMs,
     longTasks: {
       loading: { count: loading.length, maxMs: Math.max(0, ...loading.map((l) => l.duration)) },
