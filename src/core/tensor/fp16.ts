@@ -66,6 +66,18 @@ export function f16ArrayToF32(bits: Uint16Array, out = new Float32Array(bits.len
 }
 
 export function f32ArrayToF16(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
+  if (values instanceof Float32Array) {
+    // fast path for the common case of floats that are fp16 normals already (exact: low 13 mantissa bits 0,
+    // exponent in fp16's normal range); anything else goes through f32ToF16
+    const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < u.length; i++) {
+      const x = u[i];
+      const e = ((x >>> 23) & 0xff) - 112; // fp16 biased exponent
+      if ((x & 0x1fff) === 0 && e > 0 && e < 31) out[i] = ((x >>> 16) & 0x8000) | (e << 10) | ((x >>> 13) & 0x3ff);
+      else out[i] = f32ToF16(values[i]);
+    }
+    return out;
+  }
   for (let i = 0; i < values.length; i++) out[i] = f32ToF16(values[i]);
   return out;
 }

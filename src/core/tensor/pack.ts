@@ -16,7 +16,20 @@ export function packLSB(values: ArrayLike<number>, bits: number, count = values.
   }
   const mask = (1 << bits) - 1;
   if (bits === 4) {
-    for (let i = 0; i < count; i++) out[i >> 1] |= (values[i] & 15) << ((i & 1) << 2);
+    // whole bytes first (one store per byte instead of a read-modify-write per value)
+    const whole = count >> 1;
+    for (let j = 0, i = 0; j < whole; j++, i += 2) out[j] = (values[i] & 15) | ((values[i + 1] & 15) << 4);
+    if (count & 1) out[whole] = values[count - 1] & 15;
+    return out;
+  }
+  if (bits === 1) {
+    const whole = count >> 3;
+    for (let j = 0, i = 0; j < whole; j++, i += 8) {
+      out[j] =
+        (values[i] & 1) | ((values[i + 1] & 1) << 1) | ((values[i + 2] & 1) << 2) | ((values[i + 3] & 1) << 3) |
+        ((values[i + 4] & 1) << 4) | ((values[i + 5] & 1) << 5) | ((values[i + 6] & 1) << 6) | ((values[i + 7] & 1) << 7);
+    }
+    for (let i = whole << 3; i < count; i++) out[i >> 3] |= (values[i] & 1) << (i & 7);
     return out;
   }
   let bit = 0;

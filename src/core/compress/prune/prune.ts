@@ -53,7 +53,7 @@ function sparseAbove(bits: Uint16Array, tb: number, keep: Uint8Array): SparseRep
   const n = bits.length;
   let d = 0;
   for (let i = 0; i < n; i++) {
-    const k = (bits[i] & 0x7fff) > tb ? 1 : 0;
+    const k = (tb - (bits[i] & 0x7fff)) >>> 31; // branch-free (bits[i] & 0x7fff) > tb
     keep[i] = k;
     d += k;
   }
@@ -192,9 +192,11 @@ function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma
   // ignore by definition (the array has exactly D values: writers may use its buffer as is)
   const values = new Float32Array(D);
   let j = 0;
+  // k = (|h| > tb) as arithmetic, not a conditional: V8 compiles `c ? 1 : 0` to a branch, which mispredicts
+  // on half of the elements at 50% sparsity (2.5× slower)
   for (let i = 0; i < n; i++) {
     const h = bits[i];
-    const k = (h & 0x7fff) > tb ? 1 : 0;
+    const k = (tb - (h & 0x7fff)) >>> 31;
     keep[i] = k;
     values[j] = tab[h];
     j += k;

@@ -6,7 +6,7 @@
  * Faithful quirk: in `linear` mode the zero point's fp16 products (qmax * min) overflow to ±inf once
  * |w| · 255 ≥ 65504, and the zero point then clips to qmin / qmax, exactly as numpy does in coremltools.
  */
-import { F16_TABLE } from '../../tensor/fp16';
+import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
 import type { AffineRepr, OpLinearQuantizerConfig, WeightContext } from '../types';
 import { normAxis, numel, r16, strides } from '../numeric';
@@ -195,14 +195,23 @@ export function quantizeGrid(
   // pass 2: codes, with the error statistics of the decoded values fused in (see hints.ts)
   const data = signed ? new Int8Array(n) : new Uint8Array(n);
   const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
-  const distinct = new Set<number>();
+  // distinct decoded values: fp16 ones marked by bit pattern (±0 as one), fp32 ones in a Set
+  const distinct = fp16 ? null : new Set<number>();
+  const seen16 = fp16 ? new Uint8Array(65536) : null;
   const dec = new Float64Array(256);
+  const dec16 = new Uint16Array(256);
   const used = new Uint8Array(256);
   forEachRun(dense.shape, grid, (s, len, b) => {
     const sc = scale[b];
     const z = zp[b];
     // q - z is a small integer, exact in fp16 / fp32: one rounding, of the product
-    for (let q = qmin; q <= qmax; q++) dec[q & 0xff] = rd((q - z) * sc);
+    if (fp16) {
+      for (let q = qmin; q <= qmax; q++) {
+        const h = f32ToF16((q - z) * sc);
+        dec16[q & 0xff] = (h & 0x7fff) === 0 ? 0 : h;
+        dec[q & 0xff] = tab[h];
+      }
+    } else for (let q = qmin; q <= qmax; q++) dec[q & 0xff] = Math.fround((q - z) * sc);
     used.fill(0);
     if (sc === 0) {
       // all-zero block: coremltools computes 0/0; store the zero point so the block decodes to 0
@@ -212,13 +221,21 @@ export function quantizeGrid(
       st.zeros += len;
     } else if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
     else codesF32(fl!, s, len, sc, z, qmin, qmax, data, dec, used, st);
-    for (let q = qmin; q <= qmax; q++) {
-      if (!used[q & 0xff]) continue;
-      const v = dec[q & 0xff];
-      distinct.add(v === 0 ? 0 : v);
+    if (seen16) {
+      for (let q = qmin; q <= qmax; q++) seen16[dec16[q & 0xff]] |= used[q & 0xff];
+    } else {
+      for (let q = qmin; q <= qmax; q++) {
+        if (!used[q & 0xff]) continue;
+        const v = dec[q & 0xff];
+        distinct!.add(v === 0 ? 0 : v);
+      }
     }
   });
-  st.distinct = distinct.size;
+  if (seen16) {
+    let d = 0;
+    for (let h = 0; h < 65536; h++) d += seen16[h];
+    st.distinct = d;
+  } else st.distinct = distinct!.size;
   const repr: AffineRepr = {
     kind: 'affine',
     dtype: dense.dtype,
