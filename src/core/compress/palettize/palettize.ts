@@ -158,7 +158,7 @@ export function palettize(
     const memo =
       cfg.mode === 'uniform'
         ? assignUniform(dense.dtype, bits, floats, GL, g, ggs, h.xs[0], h.xs[h.xs.length - 1], nbits, indices)
-        : assignNearest(bits, floats, GL, g, ggs, entries, indices);
+        : assignNearest(bits, floats, GL, g, ggs, entries, indices, !include && !elemWeight ? h.bins : undefined);
     if (G === 1 && bits && h.bins && memo && !pcs && !include) fused = statsFromBins(h.bins, memo, lut);
   }
   if (include) for (let i = 0; i < n; i++) if (!include[i]) indices[i] = 0;
@@ -384,6 +384,8 @@ function assignNearest(
   gs: number,
   entries: number[],
   out: Uint8Array,
+  /** the group's histogram by bit pattern over exactly these elements (all of them), if there is one */
+  bins?: Float64Array,
 ): Int16Array | null {
   const m = entries.length;
   if (m === 0) return null;
@@ -411,7 +413,13 @@ function assignNearest(
   if (bits) {
     const tab = F16_TABLE;
     const memo = new Int16Array(65536).fill(-1);
-    if (L.outer === 1) {
+    if (bins && L.outer === 1) {
+      // every bit pattern of the run is in the histogram: decide each once, then a plain gather
+      for (let h = 0; h < 65536; h++) if (bins[h] > 0) memo[h] = nearest(tab[h]);
+      const a = g * gs * L.inner;
+      const b = (g + 1) * gs * L.inner;
+      for (let i = a; i < b; i++) out[i] = memo[bits[i]];
+    } else if (L.outer === 1) {
       const a = g * gs * L.inner;
       const b = (g + 1) * gs * L.inner;
       for (let i = a; i < b; i++) {
