@@ -22,6 +22,7 @@ import { prunePalettize, pruneQuantize, quantizeLut, attachLut } from '../compre
 import { computeMetrics } from '../compress/metrics';
 import { compressNN } from '../compress/nn/index';
 import { canonical } from '../plan/resolve';
+import { onnxStoredBytes, type OnnxByteContext } from '../formats/onnx/emit-weight';
 
 export interface Job {
   id: string;
@@ -40,12 +41,18 @@ export interface Job {
   nn?: { info: WeightInfo; config: NNQuantizeConfig };
   bytesBefore: number;
   label: string;
+  /**
+   * ONNX models: the facts the writer's stored form depends on, so that bytesAfter is what the written
+   * .onnx holds for this weight (onnxStoredBytes) rather than the Core ML payload.
+   */
+  onnx?: OnnxByteContext;
 }
 
 /** Cache key: same weight, same configs, same axes and target → same result. */
 export function jobKey(job: Job): string {
   const steps = job.nn ? [canonical(job.nn.config)] : job.steps.map(canonical);
-  return `${job.id}|${job.target}|${job.ctx.outputAxis},${job.ctx.inputAxis}|${job.structuredOk ? 1 : 0}|${steps.join('+')}`;
+  const fmt = job.onnx ? `|onnx${job.onnx.opset},${job.onnx.ir},${job.onnx.outDt},${job.onnx.inSubgraph ? 1 : 0}` : '';
+  return `${job.id}|${job.target}|${job.ctx.outputAxis},${job.ctx.inputAxis}|${job.structuredOk ? 1 : 0}|${steps.join('+')}${fmt}`;
 }
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
@@ -94,15 +101,20 @@ export function skippedResult(id: string, label: string, bytes: number, reason: 
 
 function done(dense: DenseTensor, job: Job, repr: Compressed, notes: string[]): WeightResult {
   const m = computeMetrics(dense, repr, job.target);
+  if (job.onnx) {
+    // the ONNX writer's forms (opset-dependent) instead of the Core ML payload; a representation with no
+    // ONNX form in this opset throws here and the weight is reported skipped with the writer's reason
+    m.bytesAfter = onnxStoredBytes(repr, dense.data.length, job.onnx, job.name);
+    m.bitsPerWeight = dense.data.length ? (m.bytesAfter * 8) / dense.data.length : 0;
+  }
   const r: WeightResult = { id: job.id, status: 'compressed', repr, label: job.label, ...m };
   if (notes.length) r.reason = notes.join('; ');
   return r;
 }
 
 function skip(dense: DenseTensor, job: Job, reason: string): WeightResult {
-  const n = dense.data.length;
-  const bytes = n * (dense.dtype === 'fp16' ? 2 : 4);
-  const r = skippedResult(job.id, job.label, bytes, reason);
+  // the weight stays as it is stored
+  const r = skippedResult(job.id, job.label, job.bytesBefore, reason);
   r.bitsPerWeight = dense.dtype === 'fp16' ? 16 : 32;
   return r;
 }

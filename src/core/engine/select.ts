@@ -12,6 +12,8 @@ import { isStructured } from '../compress/prune/options';
 import { nnSelect, toNNConfig } from '../compress/nn/index';
 import { configLabel, skippedResult, type Job } from './job';
 import { convGroups, isConvOrLinearWeight, weightAxes } from './axes';
+import type { OnnxByteContext } from '../formats/onnx/emit-weight';
+import { DT } from '../formats/onnx/dtypes';
 
 export function isNNWeight(model: LoadedModel, w: WeightInfo): boolean {
   if (w.nn) return true;
@@ -116,5 +118,19 @@ function selectOne(model: LoadedModel, plan: CompressionPlan, w: WeightInfo): Se
     convGroups: convGroups(w),
     bytesBefore: w.bytes,
     label,
+    ...(model.summary.format === 'onnx' ? { onnx: onnxContext(model, w) } : {}),
+  };
+}
+
+/** What the ONNX writer's stored form depends on (plain data for the Job). */
+function onnxContext(model: LoadedModel, w: WeightInfo): OnnxByteContext {
+  const o = model.summary.onnx;
+  const opset = o?.opsets.find((x) => x.domain === '' || x.domain === 'ai.onnx')?.version ?? 0;
+  return {
+    opset,
+    ir: o?.irVersion ?? 0,
+    outDt: w.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT,
+    // the reader's scope is the graph path of an If/Loop/Scan body, 'main' for the main graph
+    inSubgraph: !!w.scope && w.scope !== 'main',
   };
 }

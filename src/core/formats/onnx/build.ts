@@ -1,6 +1,7 @@
 /** Building new nodes and initializers for one graph (names kept unique across the model). */
 import { encodeLenField, encodeVarint } from '../../proto/wire';
-import { DT } from './dtypes';
+import { ShrinkrayError } from '../../errors';
+import { DT, rawBytes } from './dtypes';
 import { META_PREFIX, type MetaBody } from './meta';
 import { lenFieldParts, type Part } from './parts';
 import { onnxType } from './schema';
@@ -31,16 +32,39 @@ export class Names {
   }
 }
 
-/** Nodes and initializers of one dequantization chain; the last node writes `out`. */
+/** Initializer data, or a function that makes it (not called when the chain only measures). */
+export type LazyData = Uint8Array | (() => Uint8Array);
+
+/**
+ * Nodes and initializers of one dequantization chain; the last node writes `out`. A measuring chain
+ * (`measure = true`) records each initializer's type, shape and stored byte count without making its data:
+ * onnxStoredBytes runs the writer's own emitters on one, so the byte count and the file cannot disagree.
+ */
 export class Chain {
   nodes: PendingNode[] = [];
-  inits: { name: string; dt: number; dims: number[]; data: Uint8Array }[] = [];
-  constructor(readonly names: Names, readonly base: string) {}
+  inits: { name: string; dt: number; dims: number[]; data: Uint8Array; bytes: number }[] = [];
+  constructor(
+    readonly names: Names,
+    readonly base: string,
+    readonly measure = false,
+  ) {}
 
-  init(suffix: string, dt: number, dims: number[], data: Uint8Array): string {
-    const name = this.names.fresh(`${this.base}_${suffix}`);
-    this.inits.push({ name, dt, dims, data });
+  /** Adds an initializer under exactly `name`; its data must be rawBytes(dt, dims) long (checked). */
+  named(name: string, dt: number, dims: number[], data: LazyData): string {
+    const bytes = rawBytes(dt, dims.reduce((a, b) => a * b, 1));
+    if (this.measure) {
+      this.inits.push({ name, dt, dims, data: new Uint8Array(0), bytes });
+      return name;
+    }
+    const d = typeof data === 'function' ? data() : data;
+    if (d.length !== bytes) {
+      throw new ShrinkrayError('internal', `ONNX writer: tensor ${name} of shape [${dims}] has ${d.length} data bytes, expected ${bytes}`);
+    }
+    this.inits.push({ name, dt, dims, data: d, bytes });
     return name;
+  }
+  init(suffix: string, dt: number, dims: number[], data: LazyData): string {
+    return this.named(this.names.fresh(`${this.base}_${suffix}`), dt, dims, data);
   }
   f32(suffix: string, dims: number[], values: ArrayLike<number>): string {
     const a = Float32Array.from(values);

@@ -92,7 +92,7 @@ export function emitAffine(c: Chain, r: AffineRepr, out: string, outDt: number, 
   }
   if (dq) {
     const D = dq;
-    const q = c.init('quantized', qdt, S, eightBit ? codeBytes(r.data) : packLSB(r.data, 4));
+    const q = c.init('quantized', qdt, S, () => (eightBit ? codeBytes(r.data) : packLSB(r.data, 4)));
     // scale (and zero point) laid out as DequantizeLinear wants: scalar, 1-D, or materialized to the data rank
     const m = prod(D.M);
     const sc = new Float32Array(m);
@@ -137,15 +137,17 @@ export function emitAffine(c: Chain, r: AffineRepr, out: string, outDt: number, 
   let qName: string;
   if (!eightBit && n % 2 === 0) {
     ushift = signed ? 8 : 0;
-    const u = new Uint8Array(n);
-    for (let i = 0; i < n; i++) u[i] = r.data[i] + ushift;
-    qName = c.init('quantized_packed', DT.UINT8, [n / 2, 1], packLSB(u, 4));
+    qName = c.init('quantized_packed', DT.UINT8, [n / 2, 1], () => {
+      const u = new Uint8Array(n);
+      for (let i = 0; i < n; i++) u[i] = r.data[i] + ushift;
+      return packLSB(u, 4);
+    });
     x = unpackFloat(c, qName, 4, E);
     pack = 4;
   } else {
     // 8-bit codes (int4 codes of an odd-sized tensor are stored one per byte)
     const dt = signed ? DT.INT8 : DT.UINT8;
-    qName = c.init('quantized', dt, E, codeBytes(r.data));
+    qName = c.init('quantized', dt, E, () => codeBytes(r.data));
     x = c.node('Cast', [qName], [{ name: 'to', i: DT.FLOAT }]);
     pack = 8;
   }
@@ -207,15 +209,15 @@ export function emitLut(c: Chain, r: LutRepr, out: string, outDt: number, env: E
   let idxName: string;
   let pack: number | 'u4';
   if (bits <= 4 && env.opset >= 21 && env.ir >= 10) {
-    idxName = c.init('indices', DT.UINT4, EI, packLSB(r.indices, 4, ni));
+    idxName = c.init('indices', DT.UINT4, EI, () => packLSB(r.indices, 4, ni));
     idx32 = c.node('Cast', [idxName], [{ name: 'to', i: DT.INT32 }]);
     pack = 'u4';
   } else if (bits < 8 && ni % (8 / bits) === 0) {
-    idxName = c.init('indices_packed', DT.UINT8, [ni / (8 / bits), 1], packLSB(r.indices, bits, ni));
+    idxName = c.init('indices_packed', DT.UINT8, [ni / (8 / bits), 1], () => packLSB(r.indices, bits, ni));
     idx32 = c.node('Cast', [unpackFloat(c, idxName, bits, EI)], [{ name: 'to', i: DT.INT32 }]);
     pack = bits;
   } else {
-    idxName = c.init('indices', DT.UINT8, EI, r.indices.subarray(0, ni));
+    idxName = c.init('indices', DT.UINT8, EI, () => r.indices.subarray(0, ni));
     idx32 = c.node('Cast', [idxName], [{ name: 'to', i: DT.INT32 }]);
     pack = 8;
   }
@@ -276,8 +278,8 @@ export function emitLut(c: Chain, r: LutRepr, out: string, outDt: number, env: E
 }
 
 /** fp16 storage of a float32 weight: FLOAT16 initializer + Cast to the consumers' type. */
-export function emitFp16(c: Chain, values: Float32Array, shape: number[], out: string, outDt: number): void {
-  const src = c.init('fp16', DT.FLOAT16, shape, floatBytes(values, DT.FLOAT16));
+export function emitFp16(c: Chain, values: () => Float32Array, shape: number[], out: string, outDt: number): void {
+  const src = c.init('fp16', DT.FLOAT16, shape, () => floatBytes(values(), DT.FLOAT16));
   const v = c.node('Cast', [src], [{ name: 'to', i: outDt }]);
   c.finish(v, out, { k: 'fp16', dtype: outDt === DT.FLOAT16 ? 'fp16' : 'fp32', shape, src });
 }

@@ -10,7 +10,8 @@ import { encodeLenField, encodeVarintField, readFields } from '../../proto/wire'
 import type { WriteOptions } from '../write';
 import { Chain, Names, tensorPayload, valueInfoPayload } from './build';
 import { DT, dtypeName, isFloatDtype } from './dtypes';
-import { emitAffine, emitFp16, emitLut, floatBytes, type EmitEnv } from './emit';
+import type { EmitEnv } from './emit';
+import { emitWeight } from './emit-weight';
 import { allGraphs, allNames, collectUses, type GraphRec } from './graph';
 import type { OnnxInternal, TensorSource, WeightRec } from './index';
 import { emitParts, lenFieldParts, partSize, partsSize, rangePart, type Part } from './parts';
@@ -18,7 +19,6 @@ import { STRIP_FIELD } from './scan';
 import { onnxType } from './schema';
 import { markerOf } from './tensor';
 import { decompress } from '../../compress/decompress';
-import { sparseToFloat } from './repr';
 
 const TWO_GB = 2 ** 31 - 1;
 
@@ -150,8 +150,9 @@ export async function writeOnnx(
     }
     const at = r.memberNodes.length ? Math.min(...r.memberNodes) : -1;
     const c = new Chain(names, r.name.replace(/[^A-Za-z0-9_.:/-]/g, '_'));
-    const note = emitWeight(c, r, res.repr, outDt, env, plan, g);
-    if (note) notes.push(note);
+    const em = emitWeight(c, { name: r.name, count: r.info.count, outDt, inSubgraph: !!g.parent }, res.repr, env);
+    if (em.note) notes.push(em.note);
+    if (em.sparse) plan.newSparse.push(em.sparse);
     if (c.nodes.length) {
       const list = plan.insert.get(at) ?? [];
       list.push(...c.encodeNodes());
@@ -205,59 +206,6 @@ export async function writeOnnx(
   const finalParts = parts;
   files.unshift({ path: name, size, chunks: () => emitParts(finalParts) });
   return { format: 'onnx', name, files, ...(notes.length ? { notes } : {}) };
-}
-
-function emitWeight(c: Chain, r: WeightRec, rep: Compressed, outDt: number, env: EmitEnv, plan: GraphPlan, g: GraphRec): string | undefined {
-  const count = r.info.count;
-  switch (rep.kind) {
-    case 'affine':
-      emitAffine(c, rep, r.name, outDt, env);
-      return;
-    case 'lut':
-      emitLut(c, rep, r.name, outDt, env);
-      return;
-    case 'dense':
-      writeDense(c, rep.values, rep.shape, rep.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT, r.name, outDt);
-      return;
-    case 'sparse': {
-      const dense = sparseToFloat(rep);
-      const valDt = rep.dtype === 'fp16' || outDt === DT.FLOAT16 ? DT.FLOAT16 : DT.FLOAT;
-      const nnz = rep.values.length;
-      const esz = valDt === DT.FLOAT16 ? 2 : 4;
-      const sparseBytes = nnz * (esz + 8);
-      const denseBytes = count * esz;
-      if (rep.inner) {
-        writeDense(c, dense, rep.shape, valDt, r.name, outDt);
-        return `${r.name}: sparse + ${rep.inner.kind} has no ONNX form; written dense (${dtypeName(valDt)}) with the pruned and ${rep.inner.kind === 'lut' ? 'palettized' : 'quantized'} values`;
-      }
-      if (env.ir >= 6 && !g.parent && valDt === outDt && sparseBytes < denseBytes) {
-        const vals = floatBytes(rep.values, valDt);
-        const idx = new BigInt64Array(nnz);
-        for (let i = 0, k = 0; i < count; i++) if (rep.mask[i]) idx[k++] = BigInt(i);
-        const sp: Part[] = [
-          ...lenFieldParts(1, tensorPayload(r.name, valDt, [nnz], vals)),
-          ...lenFieldParts(2, tensorPayload(`${r.name}_indices`, DT.INT64, [nnz], new Uint8Array(idx.buffer))),
-          ...rep.shape.map((d) => encodeVarintField(3, d)),
-        ];
-        plan.newSparse.push(sp);
-        return `${r.name}: sparse_initializer (${nnz} of ${count} values, ${sparseBytes} bytes instead of ${denseBytes}; onnxruntime densifies it at load)`;
-      }
-      writeDense(c, dense, rep.shape, valDt, r.name, outDt);
-      const why = env.ir < 6 ? `IR ${env.ir} has no sparse_initializer` : g.parent ? 'it lives in a subgraph' : `COO with int64 indices would take ${sparseBytes} bytes against ${denseBytes} dense`;
-      return `${r.name}: pruned weight written dense (${why}); the zeros only pay off after zip/gzip`;
-    }
-    default:
-      throw new ShrinkrayError('invalid-option', `${env.file}: ${r.name}: representation ${rep.kind} cannot be written to ONNX`, env.file);
-  }
-}
-
-function writeDense(c: Chain, values: Float32Array, shape: number[], storeDt: number, out: string, outDt: number): void {
-  if (storeDt === DT.FLOAT16 && outDt !== DT.FLOAT16) {
-    emitFp16(c, values, shape, out, outDt);
-    return;
-  }
-  // same type as the consumers read: a plain initializer under the weight's own name
-  c.inits.push({ name: out, dt: outDt, dims: shape, data: floatBytes(values, outDt === DT.FLOAT16 ? DT.FLOAT16 : DT.FLOAT) });
 }
 
 function needsRewrite(g: GraphRec, plans: Map<GraphRec, GraphPlan>, internal: OnnxInternal, sink?: ExternalSink): boolean {
