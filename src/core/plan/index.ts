@@ -16,6 +16,7 @@ export {
   opConfigFromDict,
 } from './dict';
 export { pythonSnippet, pyConfig } from './python';
+export { modelTarget, checkPlanTarget, holdsMLProgram, targetOfSpec, type ModelTarget } from './target';
 
 /** A one-step plan with a global config. */
 export function globalPlan(config: OpConfig, target: Target = 'iOS18', extra: Omit<OptimizationConfig, 'global_config'> = {}): CompressionPlan {
