@@ -29,8 +29,14 @@ export function consumerAxes(c: Consumer, rank: number): Axes {
     // ONNX: A [.., M, K] @ B [.., K, N]
     [out, inp] = c.param === '1' ? [-1, -2] : [-2, -1];
   } else if (t === 'Gemm') {
+    // A [M, K] (transA: [K, M]) @ B [K, N] (transB: [N, K])
     if (c.param === '1') [out, inp] = truthy(a.transB) ? [0, 1] : [1, 0];
     else if (c.param === '0') [out, inp] = truthy(a.transA) ? [1, 0] : [0, 1];
+  } else if (t === 'LSTM' || t === 'GRU' || t === 'RNN') {
+    // ONNX recurrent ops: W [num_directions, G*H, I] and R [num_directions, G*H, H] (gate rows, then the
+    // input / hidden features they read); B [num_directions, 2*G*H]
+    if (c.param === '1' || c.param === '2') [out, inp] = [1, 2];
+    else if (c.param === '3') [out, inp] = [1, 0];
   }
   if (out < 0) out += rank;
   if (inp < 0) inp += rank;
