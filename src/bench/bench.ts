@@ -201,11 +201,13 @@ async function child(opName: string, modelPath: string, outRoot: string): Promis
   const t0 = performance.now();
   const model = await loadModel(pathTree(modelPath));
   const tLoad = performance.now();
+  const cpuLoad = process.cpuUsage(cpu0);
   const results = await runPlan(model, plan);
   sample();
   const peakRun = peak;
   const mem = process.memoryUsage();
   const tRun = performance.now();
+  const cpuRun = process.cpuUsage(cpu0);
   let outBytes = 0;
   let writer = 'writeCoreML';
   try {
@@ -236,6 +238,7 @@ async function child(opName: string, modelPath: string, outRoot: string): Promis
     load_s: (tLoad - t0) / 1000,
     compress_s: (tRun - tLoad) / 1000,
     write_s: (tEnd - tRun) / 1000,
+    cpu_phases: [cpuLoad, cpuRun, cpu].map((c, i, a) => (c.user + c.system - (i ? a[i - 1].user + a[i - 1].system : 0)) / 1e6),
     peak_bytes: Math.max(peak, maxRss),
     rss_start: rss0,
     peak_run: peakRun,
@@ -321,7 +324,8 @@ async function main(): Promise<void> {
         continue;
       }
       console.log(
-        `${spec.op}: ${row.seconds.toFixed(2)} s wall, ${res.cpu_s.toFixed(2)} s CPU (load ${res.load_s.toFixed(2)}, compress ${res.compress_s.toFixed(2)}, write ${res.write_s.toFixed(2)}), ` +
+        `${spec.op}: ${row.seconds.toFixed(2)} s wall (load ${res.load_s.toFixed(2)}, compress ${res.compress_s.toFixed(2)}, write ${res.write_s.toFixed(2)}), ` +
+          `${res.cpu_s.toFixed(2)} s CPU (${res.cpu_phases.map((x: number) => x.toFixed(2)).join(' + ')}), ` +
           `${row.mb_per_s} MB/s, peak ${row.peak_mb} MB (${row.peak_vs_model}× the model; coremltools ~${spec.coremltools.peakMb} MB), ` +
           `${row.ratio_vs_coremltools}× faster than coremltools' ${spec.coremltools.seconds} s; ${res.compressed} weights compressed, ` +
           `${(res.out_bytes / 1e6).toFixed(1)} MB written (${res.writer}); RSS ${(res.rss_start / 1e6).toFixed(0)} MB at start, ` +

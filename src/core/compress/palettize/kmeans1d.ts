@@ -58,29 +58,39 @@ export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1
   for (let j = 1; j <= n; j++) prev[j] = cost(0, j);
   const big = n > 65535;
   const back: (Uint16Array | Int32Array)[] = [];
+  // LIFO of pending ranges: each pop pushes two whose j ranges are half as long, so at most one pending
+  // quadruple per halving level (≤ 33 for n < 2^32); 128 quadruples is ample
+  const stack = new Int32Array(4 * 128);
   for (let c = 2; c <= K; c++) {
     const arg = big ? new Int32Array(n + 1) : new Uint16Array(n + 1);
     // Knuth's bound: the optimal split for (c, j) is ≥ the one for (c-1, j)
     const lower = back.length ? back[back.length - 1] : null;
     // D[c][j] for j in [c, n]; split i in [c-1, j-1]
     const solve = (jlo: number, jhi: number, ilo: number, ihi: number): void => {
-      // iterative over a small explicit stack to avoid deep recursion costs
-      const stack: number[] = [jlo, jhi, ilo, ihi];
-      while (stack.length) {
-        const hi_i = stack.pop()!;
-        const lo_i = stack.pop()!;
-        const hj = stack.pop()!;
-        const lj = stack.pop()!;
+      // iterative over an explicit stack of (jlo, jhi, ilo, ihi) quadruples (no recursion, no allocation)
+      let sp = 0;
+      stack[sp++] = jlo;
+      stack[sp++] = jhi;
+      stack[sp++] = ilo;
+      stack[sp++] = ihi;
+      while (sp > 0) {
+        const hi_i = stack[--sp];
+        const lo_i = stack[--sp];
+        const hj = stack[--sp];
+        const lj = stack[--sp];
         if (lj > hj) continue;
         const mid = (lj + hj) >> 1;
         let best = Infinity;
         const from = lower && lower[mid] > lo_i ? lower[mid] : lo_i;
         let bi = from;
         const top = Math.min(hi_i, mid - 1);
+        const wm = W[mid];
+        const sm = S[mid];
+        const qm = Q[mid];
         for (let i = from; i <= top; i++) {
-          const w = W[mid] - W[i];
-          const s = S[mid] - S[i];
-          let cc = Q[mid] - Q[i] - (s * s) / w;
+          const w = wm - W[i];
+          const s = sm - S[i];
+          let cc = qm - Q[i] - (s * s) / w;
           if (cc < 0) cc = 0;
           const v = prev[i] + cc;
           if (v < best) {
@@ -90,8 +100,14 @@ export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1
         }
         cur[mid] = best;
         arg[mid] = bi;
-        stack.push(lj, mid - 1, lo_i, bi);
-        stack.push(mid + 1, hj, bi, hi_i);
+        stack[sp++] = lj;
+        stack[sp++] = mid - 1;
+        stack[sp++] = lo_i;
+        stack[sp++] = bi;
+        stack[sp++] = mid + 1;
+        stack[sp++] = hj;
+        stack[sp++] = bi;
+        stack[sp++] = hi_i;
       }
     };
     // only the rows a later layer can use: j ≤ n - (K - c); the last layer needs j = n alone
@@ -262,6 +278,9 @@ export function kmeans1dSmawk(xs: Float64Array, ws: Float64Array, k: number): KM
   }
   const small = n <= 65536;
   const back: (Uint16Array | Int32Array)[] = [];
+  // LIFO of pending ranges: each pop pushes two whose j ranges are half as long, so at most one pending
+  // quadruple per halving level (≤ 33 for n < 2^32); 128 quadruples is ample
+  const stack = new Int32Array(4 * 128);
   const lookup = (i: number, j: number): number => {
     const col = j < i ? j : i;
     const w = W[i + 1] - W[col];
