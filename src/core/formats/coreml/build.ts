@@ -14,9 +14,17 @@ import {
 
 export interface BuildLayer {
   name: string;
-  op: 'conv' | 'linear';
+  /**
+   * conv: weight [C_out, C_in/groups, kh, kw]; linear: weight [C_out, C_in]; matmul: the weight is `y`,
+   * [C_in, C_out], or [C_out, C_in] with transposeY (transpose_x is passed as an immediate value, transpose_y as a const)
+   */
+  op: 'conv' | 'linear' | 'matmul';
   weight: DenseTensor;
   bias?: DenseTensor;
+  /** conv groups (default 1) */
+  groups?: number;
+  /** matmul transpose_y (default false) */
+  transposeY?: boolean;
 }
 
 export interface BuildOptions {
@@ -64,7 +72,7 @@ export function buildMLProgram(opts: BuildOptions): WrittenModel {
   const ops: POperation[] = [];
 
   const first = layers[0];
-  const inCh = first.weight.shape[1];
+  const inCh = first.op === 'matmul' && !first.transposeY ? first.weight.shape[0] : first.weight.shape[1] * (first.op === 'conv' ? (first.groups ?? 1) : 1);
   const inShape = first.op === 'conv' ? [1, inCh, spatial, spatial] : [1, inCh];
   ops.push(constOp('cast_in_dtype_0', stringValue('fp16')));
   ops.push(op('cast', 'x_to_fp16', { x: 'x', dtype: 'cast_in_dtype_0' }, [namedType('x_to_fp16', 'fp16', inShape)]));
@@ -73,7 +81,7 @@ export function buildMLProgram(opts: BuildOptions): WrittenModel {
 
   layers.forEach((l, i) => {
     const w = l.weight;
-    const cout = w.shape[0];
+    const cout = l.op === 'matmul' && !l.transposeY ? w.shape[1] : w.shape[0];
     const wName = `${l.name}_weight_to_fp16`;
     const bName = `${l.name}_bias_to_fp16`;
     if (l.op === 'conv') {
@@ -89,7 +97,7 @@ export function buildMLProgram(opts: BuildOptions): WrittenModel {
       ops.push(constOp(p('strides'), intsValue([1, 1])));
       ops.push(constOp(p('pad'), intsValue([0, 0, 0, 0])));
       ops.push(constOp(p('dilations'), intsValue([1, 1])));
-      ops.push(constOp(p('groups'), intsValue([1], [])));
+      ops.push(constOp(p('groups'), intsValue([l.groups ?? 1], [])));
       ops.push(weightConst(wName, w, blobs));
       const ins: Record<string, string> = {
         x: cur, weight: wName, strides: p('strides'), pad_type: p('pad_type'), pad: p('pad'), dilations: p('dilations'), groups: p('groups'),
@@ -111,13 +119,21 @@ export function buildMLProgram(opts: BuildOptions): WrittenModel {
         cur = `${l.name}_pool`;
       }
       ops.push(weightConst(wName, w, blobs));
-      const ins: Record<string, string> = { x: cur, weight: wName };
-      if (l.bias) {
-        ops.push(weightConst(bName, l.bias, blobs));
-        ins.bias = bName;
-      }
       curShape = [1, cout];
-      ops.push(op('linear', `${l.name}_cast_fp16`, ins, [namedType(`${l.name}_cast_fp16`, 'fp16', curShape)]));
+      if (l.op === 'matmul') {
+        const tyName = `${l.name}_transpose_y_0`;
+        ops.push(constOp(tyName, boolValue(!!l.transposeY)));
+        const mm = op('matmul', `${l.name}_cast_fp16`, { x: cur, y: wName, transpose_y: tyName }, [namedType(`${l.name}_cast_fp16`, 'fp16', curShape)]);
+        mm.inputs.transpose_x = { arguments: [{ value: boolValue(false) }] };
+        ops.push(mm);
+      } else {
+        const ins: Record<string, string> = { x: cur, weight: wName };
+        if (l.bias) {
+          ops.push(weightConst(bName, l.bias, blobs));
+          ins.bias = bName;
+        }
+        ops.push(op('linear', `${l.name}_cast_fp16`, ins, [namedType(`${l.name}_cast_fp16`, 'fp16', curShape)]));
+      }
     }
     cur = `${l.name}_cast_fp16`;
     if (i < layers.length - 1) {

@@ -6,7 +6,7 @@
 import type { Consumer } from '../../model/types';
 import type { PBlock, POperation, PProgram, PValue } from './schema';
 import { BY_NAME } from './dtypes';
-import { dimsOf, dtypeOf, immediateRaw, prod } from './values';
+import { dimsOf, dtypeOf, immediateRaw, prod, rawNumbers } from './values';
 
 /** A tensor stored in the program: immediate bytes (blob layout) or a blob reference. */
 export interface StoredValue {
@@ -135,12 +135,13 @@ export function indexProgram(prog: PProgram): ProgramIndex {
           for (const [k, p] of Object.entries(m.params)) if (p.value?.blob) blobRefs.push({ op: m, param: k, value: p.value });
         } else {
           const name = opName(o);
+          const attrs = opAttrs(o, producers);
           for (const [param, arg] of Object.entries(o.inputs ?? {})) {
             for (const bnd of arg.arguments ?? []) {
               if (!bnd.name) continue;
               let list = consumers.get(bnd.name);
               if (!list) consumers.set(bnd.name, (list = []));
-              list.push({ name, type: o.type, param });
+              list.push(attrs ? { name, type: o.type, param, attrs } : { name, type: o.type, param });
             }
           }
         }
@@ -161,6 +162,31 @@ export function indexProgram(prog: PProgram): ProgramIndex {
     }
   }
   return { functions, opsets, weights, blobRefs };
+}
+
+/** Scalar params the engine reads for channel axes (formats.md §7.5): matmul transposes, conv groups. */
+const ATTR_PARAMS = ['transpose_x', 'transpose_y', 'groups'];
+
+/**
+ * Those params of a compute op, from the const each is bound to or from an immediate value in the binding:
+ * bools as booleans, integers as numbers. Undefined when the op has none.
+ */
+function opAttrs(o: POperation, producers: Map<string, MilOp>): Record<string, number | boolean> | undefined {
+  let out: Record<string, number | boolean> | undefined;
+  for (const k of ATTR_PARAMS) {
+    const b = o.inputs?.[k]?.arguments?.[0];
+    if (!b) continue;
+    let v: StoredValue | undefined;
+    if (b.name) {
+      const p = producers.get(b.name);
+      v = p && p.type === 'const' ? p.params.val?.value : undefined;
+    } else if (b.value) v = storedValue(b.value);
+    if (!v?.raw || v.count !== 1) continue;
+    const x = rawNumbers(v.raw, v.dtype, 1)[0];
+    if (!Number.isFinite(x)) continue;
+    (out ??= {})[k] = v.dtype === 'bool' ? x !== 0 : x;
+  }
+  return out;
 }
 
 /** The constexpr ops (or the const) that produce `last`, in program order, first → last. */

@@ -98,7 +98,7 @@ describe('Core ML reader: inventory details', () => {
     expect(d.data).toBeInstanceOf(Uint16Array);
     expect(d.data.length).toBe(18432);
     expect(w.location).toMatchObject({ kind: 'blob', file: 'Data/com.apple.CoreML/weights/weight.bin' });
-    expect(w.consumers).toEqual([{ name: 'conv2_cast_fp16', type: 'conv', param: 'weight' }]);
+    expect(w.consumers).toEqual([{ name: 'conv2_cast_fp16', type: 'conv', param: 'weight', attrs: { groups: 1 } }]);
     expect(m.summary.os).toBe('iOS16 / macOS13');
     expect(m.summary.totalParams).toBe(m.weights.reduce((a, x) => a + x.count, 0));
     expect(m.summary.bytesByDtype.fp16).toBe(m.summary.totalWeightBytes);

@@ -184,7 +184,7 @@ describe('buildMLProgram', () => {
       // each value rounded to fp16 (round half to even), exactly
       expect(Array.from(await m.readFloat32('main/conv1_weight_to_fp16'))).toEqual(Array.from(w1, roundF16));
       expect(Array.from(await m.readFloat32('main/linear1_weight_to_fp16'))).toEqual(Array.from(w2, roundF16));
-      expect(m.weights[0].consumers).toEqual([{ name: 'conv1_cast_fp16', type: 'conv', param: 'weight' }]);
+      expect(m.weights[0].consumers).toEqual([{ name: 'conv1_cast_fp16', type: 'conv', param: 'weight', attrs: { groups: 1 } }]);
       expect(m.weights[2].consumers).toEqual([{ name: 'linear1_cast_fp16', type: 'linear', param: 'weight' }]);
     }
   });
