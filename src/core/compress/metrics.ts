@@ -56,7 +56,8 @@ function affineBytes(r: AffineRepr, codes: number, target: Target): number {
  * Exact payload bytes of a representation as the Core ML writer stores it (checked against every golden
  * coremltools output). For ONNX the writer's forms depend on the opset (fp32 scales below opset 19, UINT8
  * indices for 3/6-bit LUTs below opset 21, INT32 group offsets, COO sparse initializers), so this count is the
- * Core ML payload and can differ from the ONNX file by those amounts.
+ * Core ML payload; for ONNX models the engine replaces bytesAfter with onnxStoredBytes
+ * (src/core/formats/onnx/emit-weight.ts), the bytes the ONNX writer stores.
  */
 export function reprBytes(r: Compressed, target: Target = 'iOS18'): number {
   switch (r.kind) {
