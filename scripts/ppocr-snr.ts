@@ -76,10 +76,20 @@ function argmaxes(p: Float32Array, C: number): Int32Array {
   for (let t = 0; t < T; t++) { let b = 0; for (let c = 1; c < C; c++) if (p[t * C + c] > p[t * C + b]) b = c; a[t] = b; }
   return a;
 }
-function ctc(a: Int32Array, start: number, len: number): string {
+function ctcIds(a: Int32Array, start: number, len: number): number[] {
   const out: number[] = [];
   for (let t = start; t < start + len; t++) if (a[t] !== 0 && (t === start || a[t] !== a[t - 1])) out.push(a[t]);
-  return out.join(',');
+  return out;
+}
+const ctc = (a: Int32Array, start: number, len: number) => ctcIds(a, start, len).join(',');
+function editDistance(x: number[], y: number[]): number {
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[y.length];
 }
 function centered(l: Float32Array, C: number): Float32Array {
   const o = new Float32Array(l.length);
@@ -90,8 +100,15 @@ function measures(a: Out, b: Out): string {
   const [B, T, C] = a.dims as number[];
   const aa = argmaxes(a.prob, C), ab = argmaxes(b.prob, C);
   let agree = 0; for (let i = 0; i < aa.length; i++) if (aa[i] === ab[i]) agree++;
-  let same = 0; for (let k = 0; k < B; k++) if (ctc(aa, k * T, T) === ctc(ab, k * T, T)) same++;
-  return `prob ${snrDb(a.prob, b.prob).toFixed(1)} | logit ${snrDb(a.logit, b.logit).toFixed(1)} | centred logit ${snrDb(centered(a.logit, C), centered(b.logit, C)).toFixed(1)} | argmax ${((100 * agree) / aa.length).toFixed(1)}% | CTC ${same}/${B}`;
+  let same = 0, ed = 0, len = 0;
+  for (let k = 0; k < B; k++) {
+    if (ctc(aa, k * T, T) === ctc(ab, k * T, T)) same++;
+    const ra = ctcIds(aa, k * T, T);
+    ed += editDistance(ra, ctcIds(ab, k * T, T));
+    len += ra.length;
+  }
+  const cer = len ? ` | CER ${((100 * ed) / len).toFixed(2)}%` : '';
+  return `prob ${snrDb(a.prob, b.prob).toFixed(1)} | logit ${snrDb(a.logit, b.logit).toFixed(1)} | centred logit ${snrDb(centered(a.logit, C), centered(b.logit, C)).toFixed(1)} | argmax ${((100 * agree) / aa.length).toFixed(1)}% | CTC ${same}/${B}${cer}`;
 }
 
 /** Dense result with the given values (written as plain initializers). */
@@ -148,6 +165,28 @@ async function main() {
     for (let k = 0; k < sets.length; k++) console.log(`${label.padEnd(34)} | ${sets[k].name.padEnd(22)} | ${measures(base[k], await run(bytes, sets[k]))}`);
   };
   const eng8 = await runPlan(m, globalPlan(INT8, 'iOS18'));
+  if (process.argv[2] === 'perweight') {
+    // output cost of each int8 weight alone, on every input set
+    const rows: string[] = [];
+    for (const [id, r] of eng8) {
+      if (r.status !== 'compressed') continue;
+      const bytes = await write(new Map([[id, r]]));
+      const outs = await Promise.all(sets.map((f) => run(bytes, f)));
+      rows.push(`${id} | weight ${r.snrDb.toFixed(1)} | ` + outs.map((o, k) => `${sets[k].name}: ${snrDb(base[k].prob, o.prob).toFixed(1)}`).join(' | '));
+    }
+    console.log(rows.join('\n'));
+    return;
+  }
+  if (process.argv[2] === 'seeds') {
+    // spread of the output SNR over equally strong but differently drawn weight errors
+    const ids8 = [...eng8.values()].filter((r) => r.status === 'compressed').map((r) => r.id);
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = new Map<string, WeightResult>();
+      for (const id of ids8) { const v = await m.readFloat32(id); r.set(id, dense(m, id, noiseLike(v, reprToFloat(eng8.get(id)!.repr!), seed * 1000 + ids8.indexOf(id)))); }
+      await report(`noise, int8 MSE, seed ${seed}`, r);
+    }
+    return;
+  }
   const engP = await runPlan(m, globalPlan(PAL8, 'iOS18'));
   const ids = [...eng8.values()].filter((r) => r.status === 'compressed').map((r) => r.id);
   const orig = new Map<string, Float32Array>();
