@@ -205,7 +205,19 @@ export function quantizeGrid(
     const sc = scale[b];
     const z = zp[b];
     // q - z is a small integer, exact in fp16 / fp32: one rounding, of the product
-    if (fp16) {
+    if (fp16 && z === 0 && qmin === -qmax) {
+      // symmetric codes: fp16 rounding is odd-symmetric, so dec[-q] = -dec[q] (sign bit flipped)
+      dec16[0] = 0;
+      dec[0] = 0;
+      for (let q = 1; q <= qmax; q++) {
+        const h = f32ToF16(q * sc);
+        const hz = (h & 0x7fff) === 0 ? 0 : h;
+        dec16[q] = hz;
+        dec[q] = tab[h];
+        dec16[-q & 0xff] = hz === 0 ? 0 : hz ^ 0x8000;
+        dec[-q & 0xff] = -tab[h];
+      }
+    } else if (fp16) {
       for (let q = qmin; q <= qmax; q++) {
         const h = f32ToF16((q - z) * sc);
         dec16[q & 0xff] = (h & 0x7fff) === 0 ? 0 : h;
