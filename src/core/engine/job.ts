@@ -104,7 +104,7 @@ function done(dense: DenseTensor, job: Job, repr: Compressed, notes: string[]): 
   if (job.onnx) {
     // the ONNX writer's forms (opset-dependent) instead of the Core ML payload; a representation with no
     // ONNX form in this opset throws here and the weight is reported skipped with the writer's reason
-    m.bytesAfter = onnxStoredBytes(repr, dense.data.length, job.onnx, job.name);
+    m.bytesAfter = onnxStoredBytes(repr, dense.data.length, job.onnx, job.name, 'ONNX');
     m.bitsPerWeight = dense.data.length ? (m.bytesAfter * 8) / dense.data.length : 0;
   }
   const r: WeightResult = { id: job.id, status: 'compressed', repr, label: job.label, ...m };

@@ -103,8 +103,8 @@ export interface OnnxByteContext {
  * initializer's values and indices): the bytes the ONNX reader reports for that weight in the written file.
  * Throws the writer's own error when the representation has no ONNX form in this opset.
  */
-export function onnxStoredBytes(rep: Compressed, count: number, ctx: OnnxByteContext, file = 'model.onnx'): number {
+export function onnxStoredBytes(rep: Compressed, count: number, ctx: OnnxByteContext, name = 'weight', file = 'model.onnx'): number {
   const c = new Chain(new Names(new Set()), 'w', true);
-  const r = emitWeight(c, { name: 'w', count, outDt: ctx.outDt, inSubgraph: ctx.inSubgraph }, rep, { opset: ctx.opset, ir: ctx.ir, file });
+  const r = emitWeight(c, { name, count, outDt: ctx.outDt, inSubgraph: ctx.inSubgraph }, rep, { opset: ctx.opset, ir: ctx.ir, file });
   return c.inits.reduce((a, t) => a + t.bytes, 0) + (r.sparseBytes ?? 0);
 }

@@ -103,6 +103,17 @@ describe('ONNX bytesAfter equals the bytes stored in the written file', () => {
     }, 120_000);
   }
 
+  it('a representation with no form in the model\'s opset is skipped with the writer\'s reason (opset 6)', async () => {
+    const model = await withOpset('CIFAR10_ImageClassifier.onnx', 6, 3);
+    const results = await runPlan(model, globalPlan(MODES['pal 4-bit']));
+    const attempted = [...results.values()].filter((r) => r.reason?.includes('needs ONNX opset 7'));
+    expect(attempted.length).toBe(4);
+    for (const r of attempted) expect(r.status).toBe('skipped');
+    // nothing left for the writer to refuse: the model is written with its weights as they were
+    const s = await checkBytes(model, results, MODES['pal 4-bit']);
+    expect(s.compressed).toBe(0);
+  });
+
   it('fp16 storage of fp32 weights (FLOAT16 initializer + Cast)', async () => {
     const model = await load('CIFAR10_ImageClassifier.onnx');
     const results = new Map<string, WeightResult>();
