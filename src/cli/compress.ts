@@ -33,6 +33,8 @@ export interface CompressReport {
   config: Record<string, unknown>;
   seconds: number;
   weights: Omit<WeightResult, 'repr'>[];
+  /** NeuralNetwork layer pairs fused before quantizing below 16 bits (coremltools' quantize_weights) */
+  fused?: { layer: string; removed: string; kind: string }[];
   totals: {
     weights: number;
     compressed: number;
@@ -87,7 +89,9 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   const quiet = v.has('quiet');
 
   // Model code is loaded only once the command line is known to be good (fast --help and usage errors).
-  const { loadPath } = await import('../node/load');
+  const { treeForPath } = await import('../node/load');
+  const { loadModel } = await import('../core/formats');
+  const { prepareForPlan } = await import('../core/formats/coreml/nn/prepare');
   const { buildPlan, runEngine } = await import('./engine-glue');
   const { planToDict } = await import('../core/plan');
   const { writeModel } = await import('../core/formats/write');
@@ -95,8 +99,15 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   // Options are checked before the model is read (a big model takes a while); the target check follows once
   // the model's own target is known.
   buildPlan(raw, undefined, 'iOS18', configPath);
-  const model = await loadPath(input);
-  const plan: CompressionPlan = buildPlan(raw, model, target, configPath);
+  const tree = treeForPath(input);
+  const loaded = await loadModel(tree);
+  const inputBytes = loaded.summary.fileBytes;
+  let plan: CompressionPlan = buildPlan(raw, loaded, target, configPath);
+  // NeuralNetwork models quantized below 16 bits: the fused model, as coremltools' quantize_weights does
+  const prep = await prepareForPlan(tree, loaded, plan);
+  const model = prep.model;
+  if (model !== loaded) plan = buildPlan(raw, model, target, configPath);
+  if (prep.note && !quiet && !json) out(`Fused: ${prep.note}`);
 
   const ac = new AbortController();
   const onSigint = () => ac.abort();
@@ -122,12 +133,13 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   const report: CompressReport = {
     input,
     output: written.path,
-    inputBytes: model.summary.fileBytes,
+    inputBytes,
     outputBytes: written.bytes,
     target: plan.target,
     config: planToDict(plan),
     seconds,
     weights: list.map(({ repr: _repr, ...rest }) => rest),
+    ...(prep.fusions.length ? { fused: prep.fusions.map((f) => ({ layer: f.layer, removed: f.removed, kind: f.kind })) } : {}),
     totals: {
       weights: model.weights.length,
       compressed: compressed.length,
