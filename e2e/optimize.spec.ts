@@ -119,13 +119,33 @@ test.describe('optimizer', () => {
     // selected weight: the histogram shows the LUT centroids of the first group
     await page.locator('[data-testid=weights-table] tbody tr', { hasText: 'linear2_weight_to_fp16' }).locator('td.name button').click();
     await expect(page.getByTestId('histogram-overlay')).toContainText('centroids');
-    // back to iOS16: grouped LUTs are refused with the reason, and the option is disabled
-    await page.getByTestId('target').selectOption('iOS16');
-    await expect(page.getByTestId('plan-error')).toContainText('iOS18');
+    // the program's target is fixed (coremltools keeps it): the control is disabled and says why
+    await expect(page.getByTestId('target')).toBeDisabled();
+    await expect(page.getByTestId('target-reason')).toContainText('targets iOS18 (specificationVersion 9)');
+    expect(g.weight_count).toBe(10);
+  });
+
+  test('an iOS16 ML program: the target is fixed with the reason, iOS18 presets are refused with the message', async ({ page }) => {
+    const reason =
+      "This ML program targets iOS16 (specificationVersion 7). coremltools cannot raise an existing program's deployment target: re-convert it with minimum_deployment_target=ct.target.iOS18 to use iOS18-only options.";
+    await pickFolder(page, fixture('real/coreml/DTLN_AEC_128_Part2_fp16.mlpackage'));
+    await waitLoaded(page, 'DTLN_AEC_128_Part2_fp16.mlpackage');
+    await applyPreset(page, '8-bit palettization');
+    const target = page.getByTestId('target');
+    await expect(target).toBeDisabled();
+    await expect(target).toHaveValue('iOS16');
+    await expect(page.getByTestId('target-reason')).toHaveText(reason);
+    // iOS18 presets show as refused before a click, with the message
+    for (const id of ['pal4g16', 'q4b32', 'prune50pal4']) await expect(page.locator(`[data-preset=${id}]`)).toHaveAttribute('data-refused', 'yes');
+    await expect(page.locator('[data-preset=pal8]')).not.toHaveAttribute('data-refused', 'yes');
+    await expect(page.getByTestId('presets-refused')).toContainText(reason);
+    // clicking one: refused as coremltools refuses it, nothing compressed, the target unchanged
+    await page.getByRole('button', { name: '4-bit grouped LUT, group 16 (iOS18)', exact: true }).click();
+    await expect(page.getByTestId('plan-error')).toHaveText(`per_grouped_channel palettization needs iOS18. ${reason}`);
+    await expect(target).toHaveValue('iOS16');
     await expect(page.locator('option[value=per_grouped_channel]')).toBeDisabled();
     await expect(page.locator('option[value=per_grouped_channel]')).toContainText('needs iOS18');
-    await shot(page, '14-target-gated');
-    expect(g.weight_count).toBe(10);
+    await shot(page, '14-target-fixed-ios16');
   });
 
   test('override one layer, size budget, config export and re-import', async ({ page }) => {

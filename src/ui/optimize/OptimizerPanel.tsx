@@ -2,20 +2,25 @@
 import { useId } from 'react';
 import type { Target } from '../../core/compress/types';
 import { useModel } from '../../store/model';
-import { useOptimize } from '../../store/optimize';
+import { presetRefusal, useOptimize } from '../../store/optimize';
+import { modelTarget } from '../../core/plan/target';
 import { PRESETS, applyPreset, type Method, type Settings } from '../../store/settings';
 import { OpTypeOverrides } from './OpTypeOverrides';
 import { Totals } from './Totals';
 
 const IOS18 = 'needs iOS18';
 
-function Field({ label, children, hint }: { label: string; children: (id: string) => React.ReactNode; hint?: string }) {
+function Field({ label, children, hint, hintId }: { label: string; children: (id: string) => React.ReactNode; hint?: string; hintId?: string }) {
   const id = useId();
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       {children(id)}
-      {hint && <small className="hint">{hint}</small>}
+      {hint && (
+        <small className="hint" id={`${id}-hint`} data-testid={hintId}>
+          {hint}
+        </small>
+      )}
     </div>
   );
 }
@@ -42,6 +47,12 @@ export function OptimizerPanel() {
   const prune = s.method.startsWith('prune');
   const set = st.setSettings;
   const isNN = model.summary.format === 'mlmodel' && model.summary.modelType !== 'mlProgram';
+  const mt = modelTarget(model.summary);
+  const refusals = new Map<string, string>();
+  for (const p of PRESETS) {
+    const r = presetRefusal(model, p.id, s);
+    if (r) refusals.set(p.id, r);
+  }
 
   return (
     <section className="panel optimizer" aria-label="Compression settings" data-testid="optimizer">
@@ -49,18 +60,40 @@ export function OptimizerPanel() {
       <div className="presets" role="group" aria-label="Presets">
         {PRESETS.map((p) => {
           const active = st.enabled && sameAsPreset(s, p.id);
+          const refused = refusals.get(p.id);
           return (
-            <button key={p.id} type="button" aria-pressed={active} className={active ? 'preset active' : 'preset'} onClick={() => st.usePreset(p.id)} data-preset={p.id}>
+            <button
+              key={p.id}
+              type="button"
+              aria-pressed={active}
+              className={`preset${active ? ' active' : ''}${refused ? ' refused' : ''}`}
+              onClick={() => st.usePreset(p.id)}
+              data-preset={p.id}
+              data-refused={refused ? 'yes' : undefined}
+              title={refused}
+            >
               {p.label}
             </button>
           );
         })}
       </div>
+      {refusals.size > 0 && (
+        <p className="hint refused-note" data-testid="presets-refused">
+          coremltools refuses {[...refusals.keys()].map((id) => PRESETS.find((p) => p.id === id)!.label).join(', ')} on this model: {mt.reason}
+        </p>
+      )}
       {isNN && <p className="hint">NeuralNetwork .mlmodel: coremltools' quantization_utils path applies; iOS18 options do not.</p>}
       <div className="fields">
-        <Field label="Deployment target">
+        <Field label="Deployment target" hint={mt.reason} hintId="target-reason">
           {(id) => (
-            <select id={id} value={s.target} onChange={(e) => set({ target: e.target.value as Target })} data-testid="target">
+            <select
+              id={id}
+              value={s.target}
+              onChange={(e) => set({ target: e.target.value as Target })}
+              disabled={mt.fixed}
+              aria-describedby={`${id}-hint`}
+              data-testid="target"
+            >
               <option value="iOS16">iOS16 / macOS13</option>
               <option value="iOS17">iOS17 / macOS14</option>
               <option value="iOS18">iOS18 / macOS15</option>
@@ -208,7 +241,7 @@ export function OptimizerPanel() {
           )}
         </Field>
       </div>
-      {!ios18 && <p className="hint">Grouped LUTs, 3-bit LUTs, int4, per_block and joint compression need the iOS18 target.</p>}
+      {!ios18 && !mt.fixed && <p className="hint">Grouped LUTs, 3-bit LUTs, int4, per_block and joint compression need the iOS18 target.</p>}
       {st.planError && (
         <p className="error-inline" role="alert" data-testid="plan-error">
           {st.planError}
