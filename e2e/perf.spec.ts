@@ -66,6 +66,22 @@ test('100 MB model: the main thread stays free while statistics and compression 
   await shot(page, '40-bench-100mb');
 
   const long = await page.evaluate(() => (window as unknown as { __long: { start: number; duration: number }[] }).__long);
+  // which component's render the long tasks come from: useRenderCost's measures (render start → commit, ≥ 8 ms)
+  const renders = await page.evaluate(
+    ([a, b]) =>
+      performance
+        .getEntriesByType('measure')
+        .filter((m) => m.name.startsWith('render:') && m.startTime >= a && m.startTime <= b)
+        .map((m) => ({ name: m.name.slice(7), start: m.startTime, duration: m.duration })),
+    [mark, end] as const,
+  );
+  const byChart: Record<string, { count: number; maxMs: number; totalMs: number }> = {};
+  for (const r of renders) {
+    const e = (byChart[r.name] ??= { count: 0, maxMs: 0, totalMs: 0 });
+    e.count++;
+    e.maxMs = Math.max(e.maxMs, Math.round(r.duration));
+    e.totalMs += Math.round(r.duration);
+  }
   const during = (a: number, b: number) => long.filter((l) => l.start >= a && l.start <= b);
   const loading = during(0, loadedAt);
   const streaming = during(loadedAt, mark);
@@ -82,6 +98,7 @@ test('100 MB model: the main thread stays free while statistics and compression 
       statsStreaming: { count: streaming.length, maxMs: Math.max(0, ...streaming.map((l) => l.duration)) },
       interacting: { count: interacting.length, maxMs: Math.max(0, ...interacting.map((l) => l.duration)), totalMs: interacting.reduce((a, l) => a + l.duration, 0) },
     },
+    rendersWhileInteracting: byChart,
   };
   console.log('PERF', JSON.stringify(figures));
   writeFileSync(resolve(REPO, 'test-results/perf.json'), JSON.stringify(figures, null, 2));
@@ -94,4 +111,29 @@ test('100 MB model: the main thread stays free while statistics and compression 
   expect(figures.longTasks.statsStreaming.maxMs).toBeLessThan(250);
   expect(figures.longTasks.interacting.maxMs).toBeLessThan(300);
   expect(foreign).toEqual([]);
+});
+
+test('100 MB model: time from a preset to the size budget recipe, with nothing computed before', async ({ page }) => {
+  test.setTimeout(600_000);
+  const dir = await benchModel(resolve(REPO, 'test-results/bench'));
+  await page.goto('/');
+  await pickFolder(page, dir);
+  await expect(page.getByTestId('summary-weight-count')).toHaveText('14', { timeout: 60_000 });
+  await expect
+    .poll(async () => (await page.getByTestId('stats-progress').getAttribute('data-done')) === '14', { timeout: 300_000 })
+    .toBe(true);
+  const t0 = Date.now();
+  await page.getByRole('button', { name: '8-bit palettization', exact: true }).click();
+  await expect(page.getByTestId('totals')).toHaveAttribute('data-done', 'yes', { timeout: 300_000 });
+  const presetMs = Date.now() - t0;
+  await expect(page.getByTestId('budget-compute')).toBeEnabled({ timeout: 300_000 });
+  const curvesMs = Date.now() - t0;
+  await page.getByTestId('budget-value').fill('20');
+  await page.getByTestId('budget-compute').click();
+  await expect(page.getByTestId('recipe')).toBeVisible();
+  const recipeMs = Date.now() - t0;
+  const figures = { presetMs, curvesAfterPresetMs: curvesMs, recipeAfterPresetMs: recipeMs };
+  console.log('PERF-BUDGET', JSON.stringify(figures));
+  writeFileSync(resolve(REPO, 'test-results/perf-budget.json'), JSON.stringify(figures, null, 2));
+  await shot(page, '41-bench-budget');
 });

@@ -12,6 +12,7 @@ import { decompress } from '../src/core/compress/decompress';
 import { f16ArrayToF32 } from '../src/core/tensor/fp16';
 import { countDistinctF16, weightStats, type WeightStats } from './stats';
 import { reprBuffers } from './transfer';
+import { curveResults } from './curve';
 
 const api = {
   stats(values: Float32Array): WeightStats {
@@ -36,6 +37,10 @@ const api = {
       return rest;
     }
     return Comlink.transfer(r, reprBuffers(r.repr));
+  },
+  /** several candidate jobs of one weight from one tensor (the size budget's per-layer curve); numbers only */
+  curve(dense: DenseTensor, jobs: Job[]): WeightResult[] {
+    return curveResults(dense, jobs);
   },
 };
 

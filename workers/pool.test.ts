@@ -57,6 +57,20 @@ describe('WorkerPool', () => {
     expect(FakeWorker.all.length).toBe(2); // workers are reused
   });
 
+  it('queued jobs of higher priority start first, in order among equals', async () => {
+    const pool = makePool(1);
+    const order: number[] = [];
+    const run = (x: number, priority?: number) => pool.run((api) => api.square(x), { priority }).then(() => order.push(x));
+    const ps = [run(1, -1), run(2, -1), run(3, -1), run(4), run(5, 1), run(6)];
+    for (let i = 0; i < 6; i++) {
+      await tick();
+      FakeWorker.all[0].release();
+    }
+    await Promise.all(ps);
+    // 1 was already running; then priority 1, then the default ones, then the background ones
+    expect(order).toEqual([1, 5, 4, 6, 2, 3]);
+  });
+
   it('aborting a running job terminates its worker at once and respawns for the next job', async () => {
     const pool = makePool(1);
     const ctl = new AbortController();

@@ -26,6 +26,8 @@ export interface RunOptions {
   /** cache key: a finished result under this key is returned without work; concurrent asks share one job */
   key?: string;
   signal?: AbortSignal;
+  /** queued jobs of higher priority start first (same priority: in order); default 0 */
+  priority?: number;
 }
 
 export class AbortError extends Error {
@@ -47,6 +49,7 @@ interface Job<API> {
   onAbort?: () => void;
   slot?: Slot<API>;
   key?: string;
+  priority: number;
 }
 
 interface Slot<API> {
@@ -87,19 +90,23 @@ export class WorkerPool<API> {
   /** Runs `task` on a free worker. Rejects with AbortError if `signal` aborts before it finishes. */
   run<T>(task: (api: API) => Promise<T>, opts: RunOptions = {}): Promise<T> {
     const { key, signal } = opts;
+    const priority = opts.priority ?? 0;
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     if (key !== undefined && this.cache.has(key)) return Promise.resolve(this.cached<T>(key) as T);
     if (signal?.aborted) return Promise.reject(new AbortError());
     if (key !== undefined && this.inflight.has(key) && !signal) return this.inflight.get(key) as Promise<T>;
 
     const p = new Promise<T>((resolve, reject) => {
-      const job: Job<API> = { task, resolve: resolve as (v: unknown) => void, reject, signal, key };
+      const job: Job<API> = { task, resolve: resolve as (v: unknown) => void, reject, signal, key, priority };
       if (signal) {
         job.onAbort = () => this.abortJob(job);
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
       this.counters.submitted++;
-      this.queue.push(job);
+      // before the first queued job of lower priority (FIFO among equals)
+      let at = this.queue.length;
+      while (at > 0 && this.queue[at - 1].priority < priority) at--;
+      this.queue.splice(at, 0, job);
       this.pump();
     });
     if (key !== undefined) {

@@ -21,7 +21,15 @@ export function planWork(model: LoadedModel, plan: CompressionPlan): { jobs: Wor
   return { jobs: jobs.map((job) => ({ id: job.id, key: jobKey(job), job })), skipped };
 }
 
-export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal?: AbortSignal): Promise<WeightResult> {
+/** A result the cache already holds for this job (with or without its representation), or undefined. */
+export function cachedResult(item: WorkItem): WeightResult | undefined {
+  const pool = getPool();
+  const gen = useModel.getState().generation;
+  return pool.cached<WeightResult>(`full|${gen}|${item.key}`) ?? pool.cached<WeightResult>(`lite|${gen}|${item.key}`);
+}
+
+/** `priority`: the current plan's jobs go before queued background work (candidates: -1). */
+export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal?: AbortSignal, priority = 0): Promise<WeightResult> {
   const pool = getPool();
   const gen = useModel.getState().generation;
   const fullKey = `full|${gen}|${item.key}`;
@@ -34,7 +42,27 @@ export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal
       const data = transferable(dense.data);
       return api.compress(Comlink.transfer({ ...dense, data }, [data.buffer]), item.job, full);
     },
-    { key: full ? fullKey : liteKey, signal },
+    { key: full ? fullKey : liteKey, signal, priority },
+  );
+}
+
+/**
+ * Several jobs of one weight (candidates for the size budget) in one worker call: the tensor is read and
+ * transferred once, and palettization at every bit width shares one histogram (workers/curve.ts).
+ */
+export function runCurve(model: LoadedModel, items: WorkItem[], signal?: AbortSignal, priority = -1): Promise<WeightResult[]> {
+  const pool = getPool();
+  const gen = useModel.getState().generation;
+  const key = `curve|${gen}|${items.map((i) => i.key).join('&')}`;
+  const hit = pool.cached<WeightResult[]>(key);
+  if (hit) return Promise.resolve(hit);
+  return pool.run(
+    async (api) => {
+      const dense = await model.readDense(items[0].id);
+      const data = transferable(dense.data);
+      return api.curve(Comlink.transfer({ ...dense, data }, [data.buffer]), items.map((i) => i.job));
+    },
+    { key, signal, priority },
   );
 }
 

@@ -1,15 +1,16 @@
 /**
  * The optimizer: settings → plan → jobs in the worker pool → per-weight results. Each change cancels work in
  * flight that no longer matters and submits only what the cache does not hold; results stream in.
- * Candidate configurations (palettization 1..8 bits, int8, the presets) are computed after the current one,
- * for the trade-off chart and the size budget.
+ * Candidate configurations (palettization 1..8 bits, int8, the presets) are computed behind the current one
+ * (lower pool priority), for the trade-off chart and the size budget.
  */
 import { create } from 'zustand';
 import { describeError } from '../core/errors';
 import type { CompressionPlan, WeightResult } from '../core/compress/types';
 import type { LoadedModel } from '../core/model/types';
+import { checkPlanTarget, modelTarget } from '../core/plan/target';
 import { isAbort } from '../../workers/pool';
-import { planWork, runJob } from './engine';
+import { cachedResult, planWork, runCurve, runJob, type WorkItem } from './engine';
 import { useModel } from './model';
 import { frameBatcher } from './batch';
 import { relativeError, solveBudget, type BudgetLayer } from './budget';
@@ -81,6 +82,14 @@ export interface OptimizeState {
 
 let currentAbort: AbortController | null = null;
 let candAbort: AbortController | null = null;
+/** what the candidates in flight depend on (model generation, target, weight threshold); null when none run */
+let candSig: string | null = null;
+const candidateSig = (generation: number, s: Settings) => `${generation}|${s.target}|${s.weightThreshold}`;
+
+function stopCandidates(): void {
+  candAbort?.abort();
+  candSig = null;
+}
 
 export const useOptimize = create<OptimizeState>((set, get) => ({
   enabled: false,
@@ -105,13 +114,15 @@ export const useOptimize = create<OptimizeState>((set, get) => ({
     recompute();
   },
   setSettings(p) {
-    set((s) => ({ settings: { ...s.settings, ...p }, enabled: true, importedPlan: null, importNote: null }));
+    set((s) => ({ settings: withModelTarget({ ...s.settings, ...p }), enabled: true, importedPlan: null, importNote: null }));
     recompute();
   },
   usePreset(id) {
     const p = PRESETS.find((x) => x.id === id);
     if (!p) return;
-    set((s) => ({ settings: applyPreset(s.settings, p), enabled: true, importedPlan: null, importNote: null }));
+    // a preset's target applies where the model lets the target change (ONNX, NeuralNetwork); an ML program keeps
+    // its own, and a preset that needs iOS18 on an iOS16/17 program is refused as coremltools refuses it
+    set((s) => ({ settings: withModelTarget(applyPreset(s.settings, p)), enabled: true, importedPlan: null, importNote: null }));
     recompute();
   },
   setOverride(name, o) {
@@ -168,6 +179,23 @@ export const useOptimize = create<OptimizeState>((set, get) => ({
     recompute();
   },
 }));
+
+/** Settings with the target an ML program fixes (plan/target.ts); other models keep the chosen one. */
+function withModelTarget(s: Settings): Settings {
+  const model = useModel.getState().model;
+  if (!model) return s;
+  const mt = modelTarget(model.summary);
+  return mt.fixed && s.target !== mt.target ? { ...s, target: mt.target } : s;
+}
+
+/** Why a preset cannot run on the loaded model (its deployment target is fixed below what the preset needs). */
+export function presetRefusal(model: LoadedModel, presetId: string, current: Settings): string | undefined {
+  const p = PRESETS.find((x) => x.id === presetId);
+  const mt = modelTarget(model.summary);
+  if (!p || !mt.fixed || mt.target === 'iOS18') return undefined;
+  const why = needsIOS18({ ...applyPreset(current, p), target: mt.target });
+  return why ? `${why}. ${mt.reason}` : undefined;
+}
 
 /** The budget's options per layer and how they map to overrides. */
 export const BUDGET_BITS_IOS16 = [1, 2, 4, 6, 8];
@@ -258,16 +286,22 @@ export function recompute(): void {
   const model = useModel.getState().model;
   const st = useOptimize.getState();
   currentAbort?.abort();
-  candAbort?.abort();
+  // candidates do not depend on the current settings beyond the target and the threshold: background work that
+  // is still valid keeps going (at low priority, behind the current plan's jobs) instead of being thrown away
+  if (!model || !st.enabled || candSig !== candidateSig(useModel.getState().generation, st.settings)) stopCandidates();
   if (!model || !st.enabled) {
     useOptimize.setState({ plan: null, planError: null, results: {}, errors: {}, done: 0, total: 0 });
     return;
   }
   const generation = useModel.getState().generation;
+  const mt = modelTarget(model.summary);
   const reason = !st.importedPlan && st.settings.target !== 'iOS18' ? needsIOS18(st.settings) : undefined;
   const plan = st.importedPlan ?? buildPlan(st.settings, st.byType, st.byName);
-  if (reason) {
-    useOptimize.setState({ plan, planError: `${reason}: set the deployment target to iOS18`, results: {}, errors: {}, done: 0, total: 0 });
+  // an ML program's target is fixed: a plan at another target is refused as coremltools refuses it
+  const targetError = checkPlanTarget(model.summary, plan);
+  if (targetError || reason) {
+    const planError = targetError ?? (mt.fixed ? `${reason}. ${mt.reason}` : `${reason}: set the deployment target to iOS18`);
+    useOptimize.setState({ plan, planError, results: {}, errors: {}, done: 0, total: 0 });
     return;
   }
   let work;
@@ -284,25 +318,36 @@ export function recompute(): void {
   for (const r of work.skipped) results[r.id] = r;
   // results already in the cache show at once; the rest stream in
   useOptimize.setState({ plan, planError: null, results, errors: {}, done: work.skipped.length, total: work.skipped.length + work.jobs.length });
-  const pending = work.jobs.map((j) =>
-    runJob(model, j, true, ctl.signal).then(
+  for (const j of work.jobs) {
+    runJob(model, j, true, ctl.signal, 1).then(
       (r) => landCurrent({ id: j.id, result: r }, valid),
       (e) => {
         if (!isAbort(e)) landCurrent({ id: j.id, error: describeError(e) }, valid);
       },
-    ),
-  );
-  void Promise.all(pending).then(() => {
-    if (!ctl.signal.aborted) computeCandidates(model, generation);
-  });
+    );
+  }
+  // the candidates are queued behind the current plan's jobs (lower priority): they only take a worker that the
+  // current plan leaves idle, e.g. while its last big weight finishes on another
+  computeCandidates(model, generation);
 }
 
 function computeCandidates(model: LoadedModel, generation: number): void {
+  const st = useOptimize.getState();
+  const sig = candidateSig(generation, st.settings);
+  if (candSig === sig && candAbort && !candAbort.signal.aborted) return; // the same work is still running
+  candAbort?.abort();
   const ctl = new AbortController();
   candAbort = ctl;
+  candSig = sig;
   const valid = () => !ctl.signal.aborted && useModel.getState().generation === generation;
-  const st = useOptimize.getState();
-  for (const c of candidateList(st.settings)) {
+  const pending: Promise<unknown>[] = [];
+  const cands = candidateList(st.settings);
+  // the size budget's options first, one worker job per weight for all of them (one read, one histogram);
+  // then the other candidates (presets for the trade-off chart), one job per (weight, candidate)
+  const budget = cands.filter(isBudgetOption);
+  const perWeight = new Map<string, { cand: string; item: WorkItem }[]>();
+  const later: { cand: string; item: WorkItem }[] = [];
+  for (const c of cands) {
     let work;
     try {
       work = planWork(model, buildPlan(c.settings, {}, {}));
@@ -312,15 +357,34 @@ function computeCandidates(model: LoadedModel, generation: number): void {
     const have = useOptimize.getState().candidates[c.id] ?? {};
     const init: Record<string, WeightResult> = { ...have };
     for (const r of work.skipped) init[r.id] = r;
-    useOptimize.setState((s) => ({ candidates: { ...s.candidates, [c.id]: init } }));
-    for (const j of work.jobs) {
-      if (have[j.id]) continue;
-      runJob(model, j, false, ctl.signal).then(
-        (r) => landCandidate({ cand: c.id, id: j.id, result: r }, valid),
-        () => undefined,
-      );
+    const inBudget = budget.includes(c);
+    for (const item of work.jobs) {
+      if (have[item.id]) continue;
+      // e.g. the current plan's results: the same job, already computed
+      const hit = cachedResult(item);
+      if (hit) init[item.id] = hit;
+      else if (!inBudget) later.push({ cand: c.id, item });
+      else perWeight.set(item.id, [...(perWeight.get(item.id) ?? []), { cand: c.id, item }]);
     }
+    useOptimize.setState((s) => ({ candidates: { ...s.candidates, [c.id]: init } }));
   }
+  for (const list of perWeight.values()) {
+    const p = runCurve(model, list.map((x) => x.item), ctl.signal).then(
+      (rs) => rs.forEach((r, i) => landCandidate({ cand: list[i].cand, id: list[i].item.id, result: r }, valid)),
+      () => undefined,
+    );
+    pending.push(p);
+  }
+  for (const { cand, item } of later) {
+    const p = runJob(model, item, false, ctl.signal, -1).then(
+      (r) => landCandidate({ cand, id: item.id, result: r }, valid),
+      () => undefined,
+    );
+    pending.push(p);
+  }
+  void Promise.all(pending).then(() => {
+    if (candAbort === ctl) candSig = null;
+  });
 }
 
 /** Totals of a set of results over the whole model (weights without a result count as unchanged). */
@@ -344,9 +408,11 @@ export function totalsOf(model: LoadedModel, results: Record<string, WeightResul
 useModel.subscribe((s, prev) => {
   if (s.generation !== prev.generation) {
     currentAbort?.abort();
-    candAbort?.abort();
-    // a new model starts from its inventory: the settings stay, compression waits for a preset or a control
-    useOptimize.setState({ enabled: false, importedPlan: null, importNote: null, byName: {}, byType: {}, results: {}, errors: {}, candidates: {}, recipe: null, recipeError: null, done: 0, total: 0 });
+    stopCandidates();
+    // a new model starts from its inventory: the settings stay (the target becomes the model's), compression
+    // waits for a preset or a control
+    const target = s.model ? modelTarget(s.model.summary).target : useOptimize.getState().settings.target;
+    useOptimize.setState({ settings: { ...useOptimize.getState().settings, target }, enabled: false, importedPlan: null, importNote: null, byName: {}, byType: {}, results: {}, errors: {}, candidates: {}, recipe: null, recipeError: null, done: 0, total: 0 });
     recompute();
   }
 });

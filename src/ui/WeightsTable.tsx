@@ -1,4 +1,5 @@
 /** Every weight, sortable and filterable; a row click selects the weight for the histogram. */
+import { useRenderCost } from './hooks';
 import { useMemo, useState, type ReactNode } from 'react';
 import type { WeightInfo } from '../core/model/types';
 import { useModel } from '../store/model';
@@ -36,6 +37,7 @@ function existingLabel(w: WeightInfo): string {
 }
 
 export function WeightsTable({ extra = [] }: { extra?: ExtraColumn[] }) {
+  useRenderCost('WeightsTable');
   const model = useModel((s) => s.model);
   const stats = useModel((s) => s.stats);
   const selectedId = useModel((s) => s.selectedId);

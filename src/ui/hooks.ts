@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 /**
  * The value, updated at most once per `ms` (trailing). Each chart uses its own delay, so that their re-renders
@@ -19,4 +19,17 @@ export function useThrottled<T>(value: T, ms: number): T {
     return () => clearTimeout(t);
   }, [value, shown, ms]);
   return shown;
+}
+
+/**
+ * Records how long a component's render took until its commit (render start → its layout effects, children
+ * included) as a `performance.measure` named `render:<name>` when it exceeds `minMs`. Costs two clock reads;
+ * e2e/perf.spec.ts reads the entries to say which chart the main thread's long tasks come from.
+ */
+export function useRenderCost(name: string, minMs = 8): void {
+  const start = performance.now();
+  useLayoutEffect(() => {
+    const end = performance.now();
+    if (end - start >= minMs) performance.measure(`render:${name}`, { start, end });
+  });
 }

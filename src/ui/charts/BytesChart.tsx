@@ -1,4 +1,5 @@
 /** Bytes per weight, in model order; with results, before and after side by side. */
+import { useRenderCost } from '../hooks';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useModel } from '../../store/model';
 import { fmtBytes } from '../format';
@@ -8,6 +9,7 @@ export interface AfterBytes {
 }
 
 export function BytesChart({ after }: { after?: AfterBytes }) {
+  useRenderCost('BytesChart');
   const model = useModel((s) => s.model);
   const select = useModel((s) => s.select);
   if (!model || model.weights.length === 0) return null;

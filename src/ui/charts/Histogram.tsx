@@ -1,4 +1,5 @@
 /** Histogram of the selected weight's values, with optional vertical marks (LUT centroids, quantization grid). */
+import { useRenderCost } from '../hooks';
 import { memo } from 'react';
 import type { WeightInfo } from '../../core/model/types';
 import type { WeightStats } from '../../../workers/stats';
@@ -34,6 +35,7 @@ const HistogramView = memo(function HistogramView({
   statsError: string | undefined;
   overlay: Overlay | undefined;
 }) {
+  useRenderCost('Histogram');
   const bins = stats?.hist ?? [];
   const width = stats && bins.length ? (stats.histMax - stats.histMin) / bins.length : 0;
   const data = bins.map((c, i) => ({ x: stats!.histMin + (i + 0.5) * width, count: c }));

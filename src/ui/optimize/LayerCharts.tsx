@@ -3,7 +3,7 @@ import { memo, useDeferredValue, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Compressed, WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
-import { useThrottled } from '../hooks';
+import { useThrottled, useRenderCost } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -43,6 +43,7 @@ const LayerChartsView = memo(function LayerChartsView({
   results: Record<string, WeightResult>;
   select: (id: string) => void;
 }) {
+  useRenderCost('LayerCharts');
   const [metric, setMetric] = useState<Metric>('bytes');
   const data = model.weights.map((w) => {
     const r = results[w.id];

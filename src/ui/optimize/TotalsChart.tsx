@@ -3,7 +3,7 @@ import type { WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
 /** Before/after bytes by dtype and by layer kind (the consumer op type). */
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { useThrottled } from '../hooks';
+import { useThrottled, useRenderCost } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -18,6 +18,7 @@ export function TotalsChart() {
 }
 
 const TotalsChartView = memo(function TotalsChartView({ model, results }: { model: LoadedModel; results: Record<string, WeightResult> }) {
+  useRenderCost('TotalsChart');
   // by storage: before, each weight's dtype; after, a compressed weight counts under its new storage kind
   const byDtype = new Map<string, { before: number; after: number }>();
   const byKind = new Map<string, { before: number; after: number }>();

@@ -5,7 +5,7 @@ import type { Settings } from '../../store/settings';
 /** Size against error, one point per candidate configuration, with the Pareto frontier and the current configuration. */
 import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import { paretoFrontier } from '../../store/budget';
-import { useThrottled } from '../hooks';
+import { useThrottled, useRenderCost } from '../hooks';
 import { useModel } from '../../store/model';
 import { candidateList, totalsOf, useOptimize, type Recipe } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -34,6 +34,7 @@ const TradeoffView = memo(function TradeoffView({
   results: Record<string, WeightResult>;
   recipeState: Recipe | null;
 }) {
+  useRenderCost('Tradeoff');
   const points = candidateList(settings)
     .map((c) => {
       const r = candidates[c.id];
