@@ -375,7 +375,11 @@ test.describe('every preset on every format', () => {
         const t = await totals(page);
         const c = statusCounts(await page.getByTestId('total-status').innerText());
         expect(c.compressed + c.skipped, label).toBe(n);
-        if (c.compressed > 0) expect(t.after, label).toBeLessThan(t.before);
+        // ONNX keeps a 50%-pruned fp16 weight dense: its COO sparse_initializer (int64 indices) would be bigger, and
+        // sparse + LUT has no ONNX form (written dense), so the bytes stay what they were (the writer's own count);
+        // everything else that compresses shrinks
+        if (c.compressed > 0 && fmt === 'onnx' && label.startsWith('50% sparsity')) expect(t.after, label).toBe(t.before);
+        else if (c.compressed > 0) expect(t.after, label).toBeLessThan(t.before);
         else expect(t.after, label).toBe(t.before);
         // every row shows a status: compressed with its label, or skipped with its reason
         const statuses = await page.locator('[data-testid=weights-table] tbody td.extra-status').allInnerTexts();
