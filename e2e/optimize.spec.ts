@@ -136,15 +136,21 @@ test.describe('optimizer', () => {
     await expect(target).toHaveValue('iOS16');
     await expect(page.getByTestId('target-reason')).toHaveText(reason);
     // iOS18 presets show as refused before a click, with the message
-    for (const id of ['pal4g16', 'q4b32', 'prune50pal4']) await expect(page.locator(`[data-preset=${id}]`)).toHaveAttribute('data-refused', 'yes');
+    for (const id of ['pal4g16', 'q4b32', 'prune50pal4']) {
+      await expect(page.locator(`[data-preset=${id}]`)).toHaveAttribute('data-refused', 'yes');
+      await expect(page.locator(`[data-preset=${id}]`)).toHaveAttribute('title', new RegExp(`needs iOS18\\. ${reason.replace(/[.()]/g, '\\$&')}$`));
+    }
     await expect(page.locator('[data-preset=pal8]')).not.toHaveAttribute('data-refused', 'yes');
-    await expect(page.getByTestId('presets-refused')).toContainText(reason);
+    await expect(page.getByTestId('presets-refused')).toContainText('Refused on this iOS16 ML program');
+    await expect(page.getByTestId('presets-refused')).toContainText('4-bit grouped LUT, group 16 (iOS18)');
     // clicking one: refused as coremltools refuses it, nothing compressed, the target unchanged
     await page.getByRole('button', { name: '4-bit grouped LUT, group 16 (iOS18)', exact: true }).click();
     await expect(page.getByTestId('plan-error')).toHaveText(`per_grouped_channel palettization needs iOS18. ${reason}`);
     await expect(target).toHaveValue('iOS16');
     await expect(page.locator('option[value=per_grouped_channel]')).toBeDisabled();
     await expect(page.locator('option[value=per_grouped_channel]')).toContainText('needs iOS18');
+    // the size budget's curves do not wait for a valid current plan
+    await expect(page.getByTestId('budget-compute')).toBeEnabled({ timeout: 60_000 });
     await shot(page, '14-target-fixed-ios16');
   });
 

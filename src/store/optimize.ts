@@ -302,6 +302,8 @@ export function recompute(): void {
   if (targetError || reason) {
     const planError = targetError ?? (mt.fixed ? `${reason}. ${mt.reason}` : `${reason}: set the deployment target to iOS18`);
     useOptimize.setState({ plan, planError, results: {}, errors: {}, done: 0, total: 0 });
+    // the budget and the trade-off chart do not depend on the refused plan
+    computeCandidates(model, generation);
     return;
   }
   let work;
@@ -309,6 +311,7 @@ export function recompute(): void {
     work = planWork(model, plan);
   } catch (e) {
     useOptimize.setState({ plan, planError: describeError(e), results: {}, errors: {}, done: 0, total: 0 });
+    computeCandidates(model, generation);
     return;
   }
   const ctl = new AbortController();

@@ -79,7 +79,8 @@ export function OptimizerPanel() {
       </div>
       {refusals.size > 0 && (
         <p className="hint refused-note" data-testid="presets-refused">
-          coremltools refuses {[...refusals.keys()].map((id) => PRESETS.find((p) => p.id === id)!.label).join(', ')} on this model: {mt.reason}
+          Refused on this {mt.target} ML program, as coremltools refuses them: {[...refusals.keys()].map((id) => PRESETS.find((p) => p.id === id)!.label).join(', ')}{' '}
+          (see the deployment target below).
         </p>
       )}
       {isNN && <p className="hint">NeuralNetwork .mlmodel: coremltools' quantization_utils path applies; iOS18 options do not.</p>}
