@@ -473,6 +473,56 @@ describe('joint', () => {
 });
 
 describe('metrics', () => {
+  it('long fp16 runs (codes per bit pattern): codes equal the exact formula, statistics equal those from decoding', () => {
+    const n = 1 << 18; // TABLE_MIN: per-tensor runs this long take the per-bit-pattern path
+    let seed = 5;
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const bits = new Uint16Array(n);
+    for (let i = 0; i < n; i++) bits[i] = f32ToF16((rnd() - 0.5) * (i % 9 === 0 ? 0 : 0.1) + (i % 5 === 0 ? 0.01 : 0));
+    const t: DenseTensor = { dtype: 'fp16', shape: [512, 512], data: bits };
+    for (const [mode, dtype] of [
+      ['linear_symmetric', 'int8'],
+      ['linear', 'uint8'],
+      ['linear_symmetric', 'uint4'],
+      ['linear', 'int4'],
+    ] as const) {
+      const r = quantize(t, linearQuantizerConfig({ mode, dtype, granularity: 'per_tensor' }), ctx) as AffineRepr;
+      const [qmin, qmax] = quantRange(dtype, mode);
+      const sc = r.scale[0];
+      const z = r.offset ? r.offset[0] : 0;
+      let bad = 0;
+      for (let i = 0; i < n; i++) if (r.data[i] !== Math.min(qmax, Math.max(qmin, rhe(r16(F16_TABLE[bits[i]] / sc)) + z))) bad++;
+      expect(bad).toBe(0);
+      const fused = computeMetrics(t, r);
+      const plain = computeMetrics(t, { ...r });
+      expect(fused.mse).toBeCloseTo(plain.mse, 14);
+      expect(fused.maxAbsErr).toBe(plain.maxAbsErr);
+      expect(fused.sparsity).toBe(plain.sparsity);
+      expect(fused.distinct).toBe(plain.distinct);
+      expect(fused.snrDb).toBeCloseTo(plain.snrDb, 8);
+    }
+  });
+
+  it('a scale that overflows fp16 (|w| near 65504) decodes code 0 to NaN, as numpy does, in every path', () => {
+    for (const [shape, granularity] of [
+      [[512, 512], 'per_tensor'],
+      [[4, 8], 'per_channel'],
+      [[4, 8], 'per_tensor'],
+    ] as const) {
+      const n = shape[0] * shape[1];
+      const bits = new Uint16Array(n);
+      for (let i = 0; i < n; i++) bits[i] = f32ToF16(i % 3 === 0 ? 65504 : (i % 7) - 3);
+      const t: DenseTensor = { dtype: 'fp16', shape: shape.slice(), data: bits };
+      const r = quantize(t, linearQuantizerConfig({ granularity }), ctx) as AffineRepr;
+      expect(r.scale[0]).toBe(Infinity);
+      const fused = computeMetrics(t, r);
+      const plain = computeMetrics(t, { ...r });
+      expect(Number.isNaN(plain.mse)).toBe(true);
+      expect(Number.isNaN(fused.mse)).toBe(true);
+      expect(fused.distinct).toBe(plain.distinct);
+    }
+  });
+
   it('statistics fused into the kernels equal the ones computed by decoding', () => {
     fc.assert(
       fc.property(tensorArb(), fc.double({ min: 0.05, max: 0.95, noNaN: true }), (t, sp) => {

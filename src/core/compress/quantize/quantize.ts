@@ -206,9 +206,11 @@ export function quantizeGrid(
     const z = zp[b];
     // q - z is a small integer, exact in fp16 / fp32: one rounding, of the product
     if (fp16 && z === 0 && qmin === -qmax) {
-      // symmetric codes: fp16 rounding is odd-symmetric, so dec[-q] = -dec[q] (sign bit flipped)
-      dec16[0] = 0;
-      dec[0] = 0;
+      // symmetric codes: fp16 rounding is odd-symmetric, so dec[-q] = -dec[q] (sign bit flipped). Code 0 as
+      // computed (0 · scale is NaN when the scale overflowed to inf, as in numpy)
+      const h0 = f32ToF16(0 * sc);
+      dec16[0] = (h0 & 0x7fff) === 0 ? 0 : h0;
+      dec[0] = tab[h0];
       for (let q = 1; q <= qmax; q++) {
         const h = f32ToF16(q * sc);
         const hz = (h & 0x7fff) === 0 ? 0 : h;
@@ -231,7 +233,8 @@ export function quantizeGrid(
       used[z & 0xff] = 1;
       statsRun(bits, fl, s, len, dec, data, st);
       st.zeros += len;
-    } else if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
+    } else if (bits && len >= TABLE_MIN) codesF16Table(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
+    else if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
     else codesF32(fl!, s, len, sc, z, qmin, qmax, data, dec, used, st);
     if (seen16) {
       for (let q = qmin; q <= qmax; q++) seen16[dec16[q & 0xff]] |= used[q & 0xff];
@@ -332,6 +335,71 @@ function codesF16(
     sig += w * w;
     const a = Math.abs(e);
     if (a > mx) mx = a;
+  }
+  st.se += se;
+  st.sig += sig;
+  st.mx = mx;
+  st.zeros += zeros;
+}
+
+/** Runs of at least this many fp16 elements (per-tensor or long blocks) decide their codes per bit pattern. */
+const TABLE_MIN = 1 << 18;
+
+/**
+ * codesF16 for a long run: code and error decided once per fp16 bit pattern present (the same formula as
+ * codesF16, so the same codes), then one gather. zeros and max |err| come from the histogram (an integer sum
+ * and a max: order-free); the squared-error and signal sums stay per element, in element order, so every
+ * statistic is bit-identical to codesF16's.
+ */
+function codesF16Table(
+  bits: Uint16Array,
+  s: number,
+  len: number,
+  sc: number,
+  z: number,
+  qmin: number,
+  qmax: number,
+  out: Int8Array | Uint8Array,
+  dec: Float64Array,
+  used: Uint8Array,
+  st: ErrStats,
+): void {
+  const tab = F16_TABLE;
+  const end = s + len;
+  const cnt = new Uint32Array(65536);
+  for (let i = s; i < end; i++) cnt[bits[i]]++;
+  const code = new Int16Array(65536);
+  const err = new Float64Array(65536);
+  const inv = 1 / sc;
+  let mx = st.mx;
+  let zeros = 0;
+  for (let h = 0; h < 65536; h++) {
+    const c = cnt[h];
+    if (c === 0) continue;
+    const w = tab[h];
+    const x = w * inv;
+    let q = Math.floor(x + 0.5);
+    if (Math.abs(x - q) >= 0.5 - (Math.abs(x) * 4.8828125e-4 + 1e-12)) q = rheLocal(r16(w / sc));
+    q += z;
+    q = q < qmin ? qmin : q > qmax ? qmax : q;
+    code[h] = q;
+    const k = q & 0xff;
+    used[k] = 1;
+    if (q === z) zeros += c;
+    const e = w - dec[k];
+    err[h] = e;
+    const a = Math.abs(e);
+    if (a > mx) mx = a;
+  }
+  let se = 0;
+  let sig = 0;
+  for (let i = s; i < end; i++) {
+    const h = bits[i];
+    out[i] = code[h];
+    const e = err[h];
+    const w = tab[h];
+    se += e * e;
+    sig += w * w;
   }
   st.se += se;
   st.sig += sig;
