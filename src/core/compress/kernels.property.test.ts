@@ -122,6 +122,35 @@ describe('k-means beyond the exact limit (fp32 tensors)', () => {
   });
 });
 
+describe('k-means on heavy-tailed fp32 weights', () => {
+  it('keeps outliers in their own clusters: within 1e-4 of the exact optimum (PPOCRv4 conv2d_184 shape of data)', () => {
+    // equal-count bins alone put 19.5, 19.6 and 29.3 into a bin with bulk values: 180x the optimal error
+    let s = 777;
+    const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647;
+    const vals = Float32Array.from({ length: 100000 }, () => {
+      const u = rnd() || 1e-9;
+      return 0.3 * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
+    });
+    const sorted = Float64Array.from([...vals, 19.5, 19.6, 29.3].map(Math.fround)).sort();
+    const xs: number[] = [];
+    const ws: number[] = [];
+    for (const x of sorted) {
+      if (xs.length && xs[xs.length - 1] === x) ws[ws.length - 1]++;
+      else {
+        xs.push(x);
+        ws.push(1);
+      }
+    }
+    const X = Float64Array.from(xs);
+    const W = Float64Array.from(ws);
+    expect(X.length).toBeGreaterThan(65536);
+    const exact = kmeans1d(X, W, 256);
+    const fast = kmeansOptimal(X, W, 256);
+    expect(fast.cost).toBeLessThanOrEqual(exact.cost * (1 + 1e-4));
+    for (const v of [19.5, 19.6, 29.3]) expect(Math.min(...Array.from(fast.centers, (c) => Math.abs(c - Math.fround(v))))).toBeLessThan(1e-6);
+  });
+});
+
 describe('palettization', () => {
   it('LUT has 2^nbits slots per group, indices < 2^nbits, each element decodes to its nearest LUT entry', () => {
     fc.assert(

@@ -4,12 +4,12 @@
  * optimal 1-D k-means over the sorted distinct values weighted by count (engineer C's
  * `palettize/kmeans1d.ts`), so the error is never worse than coremltools'. That is O(k n log n) in the
  * number n of distinct values (about 4 µs per value at 16 clusters), so above EXACT_LIMIT distinct values
- * (float32 tensors are mostly distinct) we solve the exact problem on contiguous groups of the sorted values
- * and polish the result with Lloyd iterations on the full data (each O(k log n) with prefix sums), which
+ * (float32 tensors are mostly distinct) we solve the exact problem on contiguous bins of the sorted values
+ * (closed by count or by value width) and polish the result with Lloyd iterations on the full data (each O(k log n) with prefix sums), which
  * never increase the error; measured against the exact optimum below.
  */
 import type { Compressed } from '../types';
-import { kmeans1d } from '../palettize/kmeans1d';
+import { kmeansOptimal } from '../palettize/kmeans1d';
 import { lutRepr } from './repr';
 
 /** `w` sorted ascending (a radix sort on the float bits for big tensors: Array.prototype.sort takes seconds). */
@@ -57,61 +57,12 @@ export function histogram(w: Float32Array): { xs: Float64Array; ws: Float64Array
   return { xs: xs.subarray(0, n), ws: ws.subarray(0, n) };
 }
 
-/** Distinct-value count above which the grouped solve + Lloyd polish replaces the exact one. */
+/** Distinct-value count above which the binned solve + Lloyd polish replaces the exact one. */
 export const EXACT_LIMIT = 1 << 16;
 
-/** Cluster centres (ascending) of a weighted 1-D k-means over sorted distinct `xs`. */
+/** Cluster centres (ascending) of a weighted 1-D k-means over sorted distinct `xs` (palettize/kmeans1d). */
 export function kmeansCenters(xs: Float64Array, ws: Float64Array, k: number, exactLimit = EXACT_LIMIT): Float64Array {
-  const n = xs.length;
-  if (n <= exactLimit || k >= n) return kmeans1d(xs, ws, k).centers;
-  // exact k-means over G contiguous groups (each as its weighted mean), then Lloyd on all values
-  const G = exactLimit;
-  const gx = new Float64Array(G);
-  const gw = new Float64Array(G);
-  for (let g = 0; g < G; g++) {
-    const a = Math.floor((g * n) / G);
-    const b = Math.floor(((g + 1) * n) / G);
-    let sw = 0;
-    let sx = 0;
-    for (let i = a; i < b; i++) {
-      sw += ws[i];
-      sx += ws[i] * xs[i];
-    }
-    gx[g] = sx / sw;
-    gw[g] = sw;
-  }
-  const centers = kmeans1d(gx, gw, k).centers;
-  const K = centers.length;
-  const W = new Float64Array(n + 1);
-  const S = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    W[i + 1] = W[i] + ws[i];
-    S[i + 1] = S[i] + ws[i] * xs[i];
-  }
-  const cut = new Int32Array(K + 1); // cluster c holds [cut[c], cut[c+1])
-  cut[K] = n;
-  for (let iter = 0; iter < 200; iter++) {
-    let moved = false;
-    for (let c = 1; c < K; c++) {
-      const mid = (centers[c - 1] + centers[c]) / 2;
-      // first index whose value is nearer to centre c than to centre c-1
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const m = (lo + hi) >> 1;
-        if (xs[m] <= mid) lo = m + 1;
-        else hi = m;
-      }
-      if (lo !== cut[c]) moved = true;
-      cut[c] = lo;
-    }
-    if (!moved && iter > 0) break;
-    for (let c = 0; c < K; c++) {
-      const w = W[cut[c + 1]] - W[cut[c]];
-      if (w > 0) centers[c] = (S[cut[c + 1]] - S[cut[c]]) / w;
-    }
-  }
-  return centers;
+  return kmeansOptimal(xs, ws, k, exactLimit).centers;
 }
 
 export function kmeansLut(w: Float32Array, shape: number[], nbits: number): Compressed {

@@ -156,32 +156,51 @@ export function sseNearest(xs: Float64Array, ws: Float64Array, centers: ArrayLik
   return s;
 }
 
-/** Exact DP up to this many distinct values; beyond (fp32 tensors), DP on equal-count bins + exact Lloyd. */
+/** Exact DP up to this many distinct values; beyond (fp32 tensors), DP on at most this many bins + exact Lloyd. */
 export const EXACT_LIMIT = 65536;
 
 /**
- * k-means for any number of distinct values: exact when n ≤ EXACT_LIMIT (always the case for fp16 data);
- * otherwise the optimal partition of EXACT_LIMIT contiguous equal-count bins, refined by Lloyd iterations on
- * the full sorted data (each O(k log n) with prefix sums) until the partition is stable.
+ * Contiguous bins of the sorted values, each closed when it holds ceil(n / (limit/2)) values or when it would
+ * span more than 1/(limit/2) of the value range: at most `limit` bins. Closing by width as well as by count
+ * keeps the few outliers of a heavy-tailed weight out of the bins of the bulk (equal-count bins alone put
+ * 19.5, 19.6 and 29.3 into one bin with ordinary values, and Lloyd never separates them again).
  */
-export function kmeansOptimal(xs: Float64Array, ws: Float64Array, k: number): KMeans1DResult {
+export function binSorted(xs: Float64Array, ws: Float64Array, limit = EXACT_LIMIT): { bx: Float64Array; bw: Float64Array } {
   const n = xs.length;
-  if (n <= EXACT_LIMIT) return kmeans1d(xs, ws, k);
-  const M = EXACT_LIMIT;
-  const bx = new Float64Array(M);
-  const bw = new Float64Array(M);
-  for (let b = 0; b < M; b++) {
-    const a = Math.floor((b * n) / M);
-    const e = Math.floor(((b + 1) * n) / M);
+  const half = Math.max(1, limit >> 1);
+  const maxCount = Math.ceil(n / half);
+  const maxWidth = (xs[n - 1] - xs[0]) / half;
+  const bx = new Float64Array(limit);
+  const bw = new Float64Array(limit);
+  let m = 0;
+  let a = 0;
+  while (a < n) {
+    const x0 = xs[a];
+    let e = a + 1;
+    while (e < n && e - a < maxCount && xs[e] - x0 <= maxWidth) e++;
     let sw = 0;
     let sx = 0;
     for (let i = a; i < e; i++) {
       sw += ws[i];
       sx += ws[i] * xs[i];
     }
-    bw[b] = sw;
-    bx[b] = sx / sw;
+    bw[m] = sw;
+    bx[m] = sx / sw;
+    m++;
+    a = e;
   }
+  return { bx: bx.subarray(0, m), bw: bw.subarray(0, m) };
+}
+
+/**
+ * k-means for any number of distinct values: exact when n ≤ `limit` (always the case for fp16 data);
+ * otherwise the optimal partition of at most `limit` contiguous bins (binSorted), refined by Lloyd iterations
+ * on the full sorted data (each O(k log n) with prefix sums) until the partition is stable.
+ */
+export function kmeansOptimal(xs: Float64Array, ws: Float64Array, k: number, limit = EXACT_LIMIT): KMeans1DResult {
+  const n = xs.length;
+  if (n <= limit || k >= n) return kmeans1d(xs, ws, k);
+  const { bx, bw } = binSorted(xs, ws, limit);
   const coarse = kmeans1d(bx, bw, k);
   return lloydSorted(xs, ws, Array.from(coarse.centers));
 }
