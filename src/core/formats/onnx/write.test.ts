@@ -20,6 +20,7 @@ import { DT } from './dtypes';
 import { onnxType, num, type GraphP, type ModelP } from './schema';
 import { asFloats, denseEquivalent, loadTree, mulberry32, snrDb } from './testkit';
 import { reprToFloat, writeOnnx } from './write';
+import { kmeans1d } from '../../compress/palettize/kmeans1d';
 
 const DIR = fixture('real', 'onnx');
 const MODELS = readdirSync(DIR).filter((f) => f.endsWith('.onnx')).sort();
@@ -147,29 +148,55 @@ function checkLegal(orig: ModelP, out: ModelP): string[] {
   return problems;
 }
 
-/** Each compressed weight replaced by original + uniform noise with the compression's MSE. */
-function noiseEquivalent(m: LoadedModel, results: Map<string, WeightResult>, originals: Float32Array[]): Map<string, WeightResult> {
-  const out = new Map<string, WeightResult>();
-  const done = [...results.values()].filter((r) => r.status === 'compressed');
-  done.forEach((r, k) => {
-    const w = m.weights.find((x) => x.id === r.id)!;
-    const orig = originals[k];
-    const dec = reprToFloat(r.repr!);
-    let mse = 0;
-    for (let i = 0; i < orig.length; i++) mse += (orig[i] - dec[i]) ** 2;
-    mse /= orig.length;
-    const rnd = mulberry32(k + 1);
-    const amp = Math.sqrt(3 * mse);
-    const values = orig.map((v) => v + (rnd() * 2 - 1) * amp);
-    out.set(r.id, { ...r, repr: { kind: 'dense', dtype: w.dtype === 'fp16' ? 'fp16' : 'fp32', shape: w.shape, values } });
+/**
+ * PPOCRv4 misses 25 dB with coremltools-equivalent 8-bit weights: its last backbone 1x1 convolutions (max |w| 15-29,
+ * heavy tails) dominate the loss; an independent per-channel int8 quantizer gives the same 22 dB, and exact k-means
+ * 23 dB (investigation in scripts/ppocr-snr.ts). For it, the 8-bit results are checked against independent
+ * references instead of a fixed output SNR; the gap to 25 dB is reported, not hidden.
+ */
+const BELOW_25_DB = new Set(['PPOCRv4_rec_SVTR.onnx']);
+
+const roundHalfEven = (x: number): number => {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** Independent reference: coremltools' linear_symmetric int8 per output channel (Conv axis 0, MatMul B last axis). */
+function referenceInt8(w: LoadedModel['weights'][number], v: Float32Array): Float32Array {
+  const axis = w.consumers[0]?.type === 'MatMul' ? w.shape.length - 1 : 0;
+  const C = w.shape[axis];
+  const inner = w.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const maxAbs = new Float64Array(C);
+  for (let i = 0; i < v.length; i++) {
+    const c = Math.floor(i / inner) % C;
+    maxAbs[c] = Math.max(maxAbs[c], Math.abs(v[i]));
+  }
+  const scale = Float32Array.from(maxAbs, (m) => m / 127);
+  return v.map((x, i) => {
+    const sc = scale[Math.floor(i / inner) % C];
+    return sc === 0 ? 0 : Math.fround(Math.max(-127, Math.min(127, roundHalfEven(Math.fround(x / sc)))) * sc);
   });
-  return out;
+}
+
+/** Exact optimal 1-D k-means SSE over the weight's distinct values (the engine bins above 65,536 of them). */
+function exactKmeansSse(v: Float32Array, k: number): number {
+  const sorted = Float64Array.from(v).sort();
+  const xs: number[] = [];
+  const ws: number[] = [];
+  for (const x of sorted) {
+    if (xs.length && xs[xs.length - 1] === x) ws[ws.length - 1]++;
+    else {
+      xs.push(x);
+      ws.push(1);
+    }
+  }
+  return kmeans1d(Float64Array.from(xs), Float64Array.from(ws), k).cost;
 }
 
 const table: string[] = [];
 const explained: string[] = [];
 afterAll(() => {
-  if (explained.length) console.log(['', '8-bit results below 25 dB, explained by the model\'s sensitivity:', ...explained].join('\n'));
+  if (explained.length) console.log(['', '8-bit results below 25 dB (checked against independent references instead):', ...explained].join('\n'));
   console.log(['', 'model | mode | compressed/float weights | file bytes before → after | output SNR dB (smooth inputs) | output SNR dB (white-noise inputs) | chain vs dense SNR dB', ...table].join('\n'));
 });
 
@@ -204,13 +231,29 @@ describe.each(MODELS)('%s', (file) => {
     const floats = m.weights.filter((w) => w.dtype === 'fp32' || w.dtype === 'fp16').length;
     table.push(`${file} | ${mode} | ${done.length}/${floats} | ${orig.length} → ${bytes.length} | ${snr.toFixed(1)} | ${snrNoise.toFixed(1)} | ${chainSnr === Infinity ? 'identical' : chainSnr.toFixed(1)}`);
     expect(chainSnr).toBeGreaterThan(60);
-    if (EIGHT_BIT.has(mode) && snr < 25) {
-      // Below 25 dB is accepted only when the model itself explains it: random noise of the same energy per
-      // weight as the compression error (and no writer involved) must also keep the output below 25 dB + 3.
-      const noisy = await write(m, noiseEquivalent(m, results, await Promise.all(done.map((r) => m.readFloat32(r.id)))), 'n');
-      const snrEq = snrDb(y0, await run(await session(noisy), feeds));
-      explained.push(`${file} | ${mode}: ${snr.toFixed(1)} dB; the same per-weight error as random noise gives ${snrEq.toFixed(1)} dB`);
-      expect(snrEq).toBeLessThan(28);
+    if (EIGHT_BIT.has(mode) && !BELOW_25_DB.has(file)) expect(snr).toBeGreaterThanOrEqual(25);
+    if (EIGHT_BIT.has(mode) && BELOW_25_DB.has(file)) {
+      const originals = await Promise.all(done.map((r) => m.readFloat32(r.id)));
+      if (mode === 'int8 per-channel') {
+        // every weight equals the independent reference quantizer, and so does the model's output
+        const ref = new Map<string, WeightResult>();
+        done.forEach((r, k) => {
+          const w = m.weights.find((x) => x.id === r.id)!;
+          const want = referenceInt8(w, originals[k]);
+          expect(snrDb(want, reprToFloat(r.repr!)), w.name).toBeGreaterThan(60);
+          ref.set(r.id, { ...r, repr: { kind: 'dense', dtype: 'fp32', shape: w.shape, values: want } });
+        });
+        const snrRef = snrDb(y0, await run(await session(await write(m, ref, 'r')), feeds));
+        expect(snr).toBeGreaterThanOrEqual(snrRef - 0.5);
+        explained.push(`${file} | ${mode}: ${snr.toFixed(1)} dB; independent reference int8 weights give ${snrRef.toFixed(1)} dB`);
+      } else {
+        // k-means error per weight no worse than the exact optimum over all distinct values
+        done.forEach((r, k) => {
+          const sse = r.mse * originals[k].length;
+          expect(sse, r.id).toBeLessThanOrEqual(exactKmeansSse(originals[k], 256) * (1 + 1e-4) + 1e-12);
+        });
+        explained.push(`${file} | ${mode}: ${snr.toFixed(1)} dB; every weight's k-means error within 1e-4 of the exact optimum`);
+      }
     }
 
     const outModel = onnxType('ModelProto').decode(bytes) as unknown as ModelP;
