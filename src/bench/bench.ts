@@ -10,20 +10,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { DenseTensor, WrittenModel } from '../core/model/types';
+import type { WrittenModel } from '../core/model/types';
 import type { CompressionPlan } from '../core/compress/types';
 
 const HERE = fileURLToPath(import.meta.url);
-
-const LAYERS: { name: string; op: 'conv' | 'linear'; shape: number[] }[] = [
-  { name: 'conv1', op: 'conv', shape: [256, 3, 3, 3] },
-  { name: 'conv2', op: 'conv', shape: [512, 256, 3, 3] },
-  { name: 'conv3', op: 'conv', shape: [1024, 512, 3, 3] },
-  { name: 'linear1', op: 'linear', shape: [4096, 1024] },
-  { name: 'linear2', op: 'linear', shape: [4096, 4096] },
-  { name: 'linear3', op: 'linear', shape: [4096, 4096] },
-  { name: 'linear4', op: 'linear', shape: [1536, 4096] },
-];
 
 interface OpSpec {
   op: string;
@@ -61,30 +51,6 @@ const OPS: OpSpec[] = [
   },
 ];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function gaussianF16(n: number, rnd: () => number, std: number): Promise<Uint16Array> {
-  const { f32ToF16 } = await import('../core/tensor/fp16');
-  const out = new Uint16Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = rnd() || 1e-12;
-    const v = rnd();
-    const r = Math.sqrt(-2 * Math.log(u)) * std;
-    out[i] = f32ToF16(r * Math.cos(2 * Math.PI * v));
-    if (i + 1 < n) out[i + 1] = f32ToF16(r * Math.sin(2 * Math.PI * v));
-  }
-  return out;
-}
-
 async function writeModelTo(m: WrittenModel, dir: string): Promise<number> {
   let total = 0;
   for (const f of m.files) {
@@ -109,22 +75,12 @@ function dirBytes(p: string): number {
   return readdirSync(p).reduce((a, e) => a + dirBytes(join(p, e)), 0);
 }
 
-async function buildBenchModel(root: string): Promise<{ path: string; params: number; bytes: number }> {
-  const { buildMLProgram } = await import('../core/formats/coreml/build');
-  const rnd = mulberry32(20240601);
-  let params = 0;
-  const layers = [];
-  for (const l of LAYERS) {
-    const n = l.shape.reduce((a, b) => a * b, 1);
-    const weight: DenseTensor = { dtype: 'fp16', shape: l.shape, data: await gaussianF16(n, rnd, 0.02) };
-    const bias: DenseTensor = { dtype: 'fp16', shape: [l.shape[0]], data: await gaussianF16(l.shape[0], rnd, 0.02) };
-    params += n + l.shape[0];
-    layers.push({ name: l.name, op: l.op, weight, bias });
-  }
-  const m = buildMLProgram({ layers, target: 'iOS16', name: 'Bench', spatial: 8 });
-  const path = join(root, m.name.endsWith('.mlpackage') ? m.name : 'Bench.mlpackage');
+async function writeBenchModel(root: string): Promise<{ path: string; params: number; bytes: number }> {
+  const { buildBenchModel, BENCH_PARAMS } = await import('./model');
+  const m = buildBenchModel();
+  const path = join(root, m.name.endsWith('.mlpackage') ? m.name : 'BenchNet.mlpackage');
   await writeModelTo(m, path);
-  return { path, params, bytes: dirBytes(path) };
+  return { path, params: BENCH_PARAMS, bytes: dirBytes(path) };
 }
 
 /**
@@ -282,7 +238,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'shrinkray-bench-'));
   try {
     const t0 = performance.now();
-    const model = await buildBenchModel(root);
+    const model = await writeBenchModel(root);
     const mb = model.bytes / 1e6;
     console.log(`bench model: ${model.params.toLocaleString('en-US')} fp16 parameters, ${mb.toFixed(1)} MB on disk (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const rows: { op: string; seconds: number; peak_mb: number; ratio_vs_coremltools: number | null; mb_per_s: number; peak_vs_model: number }[] = [];
