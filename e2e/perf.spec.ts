@@ -99,6 +99,11 @@ test('100 MB model: the main thread stays free while statistics and compression 
       interacting: { count: interacting.length, maxMs: Math.max(0, ...interacting.map((l) => l.duration)), totalMs: interacting.reduce((a, l) => a + l.duration, 0) },
     },
     rendersWhileInteracting: byChart,
+    // each long task while interacting, with the component renders (≥ 8 ms) that ran inside it
+    longTasksWhileInteracting: interacting.map((l) => ({
+      ms: Math.round(l.duration),
+      renders: renders.filter((r) => r.start >= l.start && r.start < l.start + l.duration).map((r) => `${r.name} ${Math.round(r.duration)}`),
+    })),
   };
   console.log('PERF', JSON.stringify(figures));
   writeFileSync(resolve(REPO, 'test-results/perf.json'), JSON.stringify(figures, null, 2));

@@ -33,3 +33,25 @@ export function useRenderCost(name: string, minMs = 8): void {
     if (end - start >= minMs) performance.measure(`render:${name}`, { start, end });
   });
 }
+
+/**
+ * The previous array when the new one holds the same rows (same keys, same primitive values): a chart that gets
+ * the same `data` reference is not redrawn, and recharts does not re-dispatch its data to its store.
+ */
+export function useStableRows<T extends object>(rows: T[]): T[] {
+  const ref = useRef(rows);
+  if (ref.current !== rows && !sameRows(ref.current, rows)) ref.current = rows;
+  return ref.current;
+}
+
+export function sameRows<T extends object>(a: T[], b: T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Record<string, unknown>;
+    const y = b[i] as Record<string, unknown>;
+    const kx = Object.keys(x);
+    if (kx.length !== Object.keys(y).length) return false;
+    for (const k of kx) if (!Object.is(x[k], y[k])) return false;
+  }
+  return true;
+}

@@ -1,6 +1,6 @@
 /** Histogram of the selected weight's values, with optional vertical marks (LUT centroids, quantization grid). */
 import { useRenderCost } from '../hooks';
-import { memo } from 'react';
+import { memo, useMemo } from 'react';
 import type { WeightInfo } from '../../core/model/types';
 import type { WeightStats } from '../../../workers/stats';
 import { Bar, CartesianGrid, ComposedChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
@@ -38,7 +38,23 @@ const HistogramView = memo(function HistogramView({
   useRenderCost('Histogram');
   const bins = stats?.hist ?? [];
   const width = stats && bins.length ? (stats.histMax - stats.histMin) / bins.length : 0;
-  const data = bins.map((c, i) => ({ x: stats!.histMin + (i + 0.5) * width, count: c }));
+  // the bars depend on the weight's statistics only: a new overlay (LUT centroids as results land) redraws the
+  // marks, not the recharts chart
+  const bars = useMemo(() => {
+    if (!stats) return null;
+    const data = bins.map((c, i) => ({ x: stats.histMin + (i + 0.5) * width, count: c }));
+    return (
+      <ResponsiveContainer width="100%" height={200}>
+        <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }} barCategoryGap={0}>
+          <CartesianGrid strokeDasharray="3 3" vertical={false} />
+          <XAxis dataKey="x" type="number" domain={[stats.histMin - width, stats.histMax + width]} tickFormatter={(v: number) => fmtNum(v)} />
+          <YAxis width={50} tickFormatter={(v: number) => fmtCount(v)} />
+          <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
+          <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
+        </ComposedChart>
+      </ResponsiveContainer>
+    );
+  }, [stats, bins, width]);
   const marks = overlay ? thin(overlay.values, 128) : [];
   const lo = stats ? stats.histMin - width : 0;
   const hi = stats ? stats.histMax + width : 1;
@@ -55,15 +71,7 @@ const HistogramView = memo(function HistogramView({
       ) : (
         <>
           <div className="hist-wrap">
-          <ResponsiveContainer width="100%" height={200}>
-            <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }} barCategoryGap={0}>
-              <CartesianGrid strokeDasharray="3 3" vertical={false} />
-              <XAxis dataKey="x" type="number" domain={[stats.histMin - width, stats.histMax + width]} tickFormatter={(v: number) => fmtNum(v)} />
-              <YAxis width={50} tickFormatter={(v: number) => fmtCount(v)} />
-              <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
-              <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
-            </ComposedChart>
-          </ResponsiveContainer>
+          {bars}
           {marks.length > 0 && hi > lo && (
             // the marks are one plain SVG over the plot area (same x domain), not one chart element per mark
             <svg className="hist-marks" viewBox="0 0 1000 100" preserveAspectRatio="none" aria-hidden="true" data-testid="histogram-marks" data-count={marks.length}>

@@ -1,9 +1,9 @@
 /** Per-layer bars: bytes before/after, bits per weight, palette size, sparsity, SNR. */
-import { memo, useDeferredValue, useState } from 'react';
+import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Compressed, WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
-import { useThrottled, useRenderCost } from '../hooks';
+import { useThrottled, useRenderCost, useStableRows } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -59,21 +59,13 @@ const LayerChartsView = memo(function LayerChartsView({
       snr: c && Number.isFinite(r.snrDb) ? r.snrDb : undefined,
     };
   });
-  return (
-    <figure className="panel chart" aria-label="Per-layer chart" data-testid="layer-chart" data-metric={metric}>
-      <figcaption className="chart-head">
-        <span>Per layer</span>
-        <span role="tablist" aria-label="Metric">
-          {METRICS.map((m) => (
-            <button key={m.id} type="button" role="tab" aria-selected={metric === m.id} className={metric === m.id ? 'tab active' : 'tab'} onClick={() => setMetric(m.id)}>
-              {m.label}
-            </button>
-          ))}
-        </span>
-      </figcaption>
+  const rows = useStableRows(data);
+  // the same rows and metric: the same chart element, which React does not render again
+  const chart = useMemo(
+    () => (
       <ResponsiveContainer width="100%" height={230}>
         <BarChart
-          data={data}
+          data={rows}
           margin={{ top: 8, right: 8, bottom: 4, left: 8 }}
           onClick={(e) => {
             const id = (e as { activePayload?: { payload?: { id?: string } }[] } | null)?.activePayload?.[0]?.payload?.id;
@@ -93,6 +85,22 @@ const LayerChartsView = memo(function LayerChartsView({
           {metric === 'snr' && <Bar dataKey="snr" name="SNR dB" fill="#16a085" isAnimationActive={false} />}
         </BarChart>
       </ResponsiveContainer>
+    ),
+    [rows, metric, select],
+  );
+  return (
+    <figure className="panel chart" aria-label="Per-layer chart" data-testid="layer-chart" data-metric={metric}>
+      <figcaption className="chart-head">
+        <span>Per layer</span>
+        <span role="tablist" aria-label="Metric">
+          {METRICS.map((m) => (
+            <button key={m.id} type="button" role="tab" aria-selected={metric === m.id} className={metric === m.id ? 'tab active' : 'tab'} onClick={() => setMetric(m.id)}>
+              {m.label}
+            </button>
+          ))}
+        </span>
+      </figcaption>
+      {chart}
     </figure>
   );
 });

@@ -1,9 +1,9 @@
-import { memo, useDeferredValue } from 'react';
+import { memo, useDeferredValue, useMemo } from 'react';
 import type { WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
 /** Before/after bytes by dtype and by layer kind (the consumer op type). */
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { useThrottled, useRenderCost } from '../hooks';
+import { useThrottled, useRenderCost, useStableRows } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize } from '../../store/optimize';
 import { fmtBytes } from '../format';
@@ -36,10 +36,10 @@ const TotalsChartView = memo(function TotalsChartView({ model, results }: { mode
     if (compressed) add(byDtype, storageKind(r), 0, r.bytesAfter);
     add(byKind, w.consumers[0]?.type ?? w.opType, w.bytes, after);
   }
-  const data = [...byDtype, ...byKind].map(([k, v]) => ({ name: k, ...v }));
-  return (
-    <figure className="panel chart" aria-label="Totals before and after" data-testid="totals-chart">
-      <figcaption>Before / after by storage (dtype or compressed form) and by layer kind</figcaption>
+  const data = useStableRows([...byDtype, ...byKind].map(([k, v]) => ({ name: k, ...v })));
+  // the same rows: the same chart element, which React does not render again
+  const chart = useMemo(
+    () => (
       <ResponsiveContainer width="100%" height={230}>
         <BarChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
@@ -51,6 +51,13 @@ const TotalsChartView = memo(function TotalsChartView({ model, results }: { mode
           <Bar dataKey="after" fill="#2f7d4f" isAnimationActive={false} />
         </BarChart>
       </ResponsiveContainer>
+    ),
+    [data],
+  );
+  return (
+    <figure className="panel chart" aria-label="Totals before and after" data-testid="totals-chart">
+      <figcaption>Before / after by storage (dtype or compressed form) and by layer kind</figcaption>
+      {chart}
     </figure>
   );
 });

@@ -48,6 +48,27 @@ const TradeoffView = memo(function TradeoffView({
   const current = cur.done && cur.error > 0 ? [{ label: 'current', bytes: cur.bytes, error: cur.error, snr: cur.snrDb }] : [];
   const recipe = recipeState && recipeState.error > 0 ? [{ label: 'budget recipe', bytes: recipeState.bytes, error: recipeState.error, snr: snrOf(recipeState.error, model.summary.totalParams) }] : [];
   const frontier = paretoFrontier([...points, ...current, ...recipe]);
+  return <TradeoffChart points={points} current={current} recipe={recipe} frontier={frontier} />;
+});
+
+type Point = { label: string; bytes: number; error: number; snr: number };
+interface ChartData {
+  points: Point[];
+  current: Point[];
+  recipe: Point[];
+  frontier: Point[];
+}
+const sameData = (a: ChartData, b: ChartData) =>
+  (['points', 'current', 'recipe', 'frontier'] as const).every(
+    (k) => a[k].length === b[k].length && a[k].every((p, i) => p.label === b[k][i].label && p.bytes === b[k][i].bytes && p.error === b[k][i].error),
+  );
+
+/**
+ * The chart itself, redrawn only when a drawn point changes: candidates' partial results (a candidate is drawn once
+ * all its weights are in) and unchanged totals leave it as it is, so most landings cost no recharts render.
+ */
+const TradeoffChart = memo(function TradeoffChart({ points, current, recipe, frontier }: ChartData) {
+  useRenderCost('TradeoffChart');
   if (points.length === 0 && current.length === 0) {
     return (
       <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length}>
@@ -89,7 +110,7 @@ const TradeoffView = memo(function TradeoffView({
       </ResponsiveContainer>
     </figure>
   );
-});
+}, sameData);
 
 function snrOf(error: number, count: number): number {
   const rel = count ? error / count : 0;
