@@ -365,7 +365,11 @@ function computeCandidates(model: LoadedModel, generation: number): void {
       if (have[item.id]) continue;
       // e.g. the current plan's results: the same job, already computed
       const hit = cachedResult(item);
-      if (hit) init[item.id] = hit;
+      if (hit) {
+        // numbers only: the representation stays with the cache, which may evict it
+        const { repr: _repr, ...numbers } = hit;
+        init[item.id] = numbers;
+      }
       else if (!inBudget) later.push({ cand: c.id, item });
       else perWeight.set(item.id, [...(perWeight.get(item.id) ?? []), { cand: c.id, item }]);
     }
