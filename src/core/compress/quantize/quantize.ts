@@ -234,6 +234,7 @@ export function quantizeGrid(
       statsRun(bits, fl, s, len, dec, data, st);
       st.zeros += len;
     } else if (bits && len >= TABLE_MIN) codesF16Table(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
+    else if (bits && z === 0 && qmin === -qmax && len >= SYM_MIN) codesF16Sym(bits, s, len, sc, qmax, f32ToF16(mx[b]) & 0x7fff, data, dec, used, st);
     else if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
     else codesF32(fl!, s, len, sc, z, qmin, qmax, data, dec, used, st);
     if (seen16) {
@@ -335,6 +336,136 @@ function codesF16(
     sig += w * w;
     const a = Math.abs(e);
     if (a > mx) mx = a;
+  }
+  st.se += se;
+  st.sig += sig;
+  st.mx = mx;
+  st.zeros += zeros;
+}
+
+/** Symmetric fp16 runs of at least this many elements code by thresholds (codesF16Sym). */
+const SYM_MIN = 512;
+
+/**
+ * Per-run thresholds of the symmetric fp16 code c(a) = min(qmax, rhe(fp16(|w| / scale))) over the magnitude bit
+ * pattern a: th[k] (k = 1..qmax) is the smallest pattern with c(a) ≥ k (c is monotonic in |w|, and fp16
+ * magnitudes order like their bit patterns); th[0] = 0, th[qmax + 1] = 0x8000 (never reached).
+ * c ≥ k ⇔ y = fp16(|w| / scale) ≥ Y, with Y = k - 0.5 for even k (the tie rounds to k) and the next fp16 above
+ * k - 0.5 for odd k. Rounding through float32 is innocuous for a quotient of two fp16 values (24 ≥ 2·11 + 2
+ * bits), so y ≥ Y ⇔ the exact quotient passes M, the midpoint between Y and the fp16 below it (at M itself the
+ * tie goes to Y when Y's last mantissa bit is even) ⇔ |w| passes P = M · scale, which is exact in float64
+ * (12-bit by 11-bit significands): one comparison on the fp16 grid, no division.
+ */
+function symThresholds(sc: number, qmax: number, th: Int32Array): void {
+  const tab = F16_TABLE;
+  th[0] = 0;
+  th[qmax + 1] = 0x8000;
+  for (let k = 1; k <= qmax; k++) {
+    const u = f32ToF16(k - 0.5); // exact: k ≤ 255
+    const yb = k % 2 === 0 ? u : u + 1; // fp16 pattern of Y (positive: the next pattern is the next value)
+    const M = (tab[yb] + tab[yb - 1]) / 2;
+    const incl = (yb & 1) === 0; // at the midpoint, the tie goes to Y when Y is even
+    const P = M * sc;
+    let p = f32ToF16(P) & 0x7fff;
+    if (p >= 0x7c00) p = 0x7c00;
+    // move p to the smallest pattern with tab[p] > P (or = P when incl); p is within one pattern of it
+    while (p < 0x7c00 && (tab[p] < P || (tab[p] === P && !incl))) p++;
+    while (p > 0 && (tab[p - 1] > P || (tab[p - 1] === P && incl))) p--;
+    th[k] = p;
+  }
+}
+
+/**
+ * codesF16 for symmetric codes (z = 0, qmin = -qmax): the float quotient gives |code| within ±1 (the fp16
+ * rounding moves |w| / scale by at most 1/32 below 128, and both sides clip alike above), and the exact
+ * per-run thresholds on the magnitude's bit pattern settle it: no near-tie test, no exact division per element.
+ * The statistics are summed per element in element order, as in codesF16 (bit-identical).
+ */
+function codesF16Sym(
+  bits: Uint16Array,
+  s: number,
+  len: number,
+  sc: number,
+  qmax: number,
+  amax: number,
+  out: Int8Array | Uint8Array,
+  dec: Float64Array,
+  used: Uint8Array,
+  st: ErrStats,
+): void {
+  const th = SYM_TH;
+  symThresholds(sc, qmax, th);
+  if (amax < 8 * len) {
+    // |code| per magnitude pattern up to the block's max |w|, from the thresholds: one byte lookup per element
+    const ct = SYM_CODE;
+    for (let k = 0; k <= qmax && th[k] <= amax; k++) ct.fill(k, th[k], Math.min(th[k + 1], amax + 1));
+    codesF16SymTable(bits, s, len, ct, out, dec, used, st);
+    return;
+  }
+  const tab = F16_TABLE;
+  const inv = 1 / sc;
+  let se = 0;
+  let sig = 0;
+  let mx = st.mx;
+  let zeros = 0;
+  for (let i = s; i < s + len; i++) {
+    const h = bits[i];
+    const a = h & 0x7fff;
+    const w = tab[h];
+    // x ≥ 0, clipped before the int conversion (a tiny scale makes it huge)
+    let m = (Math.min(tab[a] * inv, qmax) + 0.5) | 0;
+    m += (a >= th[m + 1] ? 1 : 0) - (a < th[m] ? 1 : 0);
+    const sgn = h >> 15; // 0 | 1
+    const q = (m ^ -sgn) + sgn;
+    out[i] = q;
+    const k = q & 0xff;
+    used[k] = 1;
+    zeros += m === 0 ? 1 : 0;
+    const e = w - dec[k];
+    se += e * e;
+    sig += w * w;
+    const ae = Math.abs(e);
+    if (ae > mx) mx = ae;
+  }
+  st.se += se;
+  st.sig += sig;
+  st.mx = mx;
+  st.zeros += zeros;
+}
+
+const SYM_TH = new Int32Array(258);
+const SYM_CODE = new Uint8Array(0x8000);
+
+function codesF16SymTable(
+  bits: Uint16Array,
+  s: number,
+  len: number,
+  ct: Uint8Array,
+  out: Int8Array | Uint8Array,
+  dec: Float64Array,
+  used: Uint8Array,
+  st: ErrStats,
+): void {
+  const tab = F16_TABLE;
+  let se = 0;
+  let sig = 0;
+  let mx = st.mx;
+  let zeros = 0;
+  for (let i = s; i < s + len; i++) {
+    const h = bits[i];
+    const m = ct[h & 0x7fff];
+    const sgn = h >> 15; // 0 | 1
+    const q = (m ^ -sgn) + sgn;
+    out[i] = q;
+    const k = q & 0xff;
+    used[k] = 1;
+    zeros += m === 0 ? 1 : 0;
+    const w = tab[h];
+    const e = w - dec[k];
+    se += e * e;
+    sig += w * w;
+    const ae = Math.abs(e);
+    if (ae > mx) mx = ae;
   }
   st.se += se;
   st.sig += sig;
