@@ -380,6 +380,36 @@ describe('linear quantization, exhaustive over fp16', () => {
   });
 });
 
+describe('linear quantization, symmetric threshold paths', () => {
+  it('per-channel codes equal the exact fp16 formula at 400 channel scales, by byte table and by float estimate', () => {
+    // rows of 600 or 4096 magnitudes spread over [0, L] (both signs, L included): a long row over a small
+    // range codes through the per-magnitude byte table, a short row over a wide range through the estimate
+    for (const [cols, lo, hi] of [
+      [4096, 0x0001, 0x2fff],
+      [600, 0x1800, 0x7bff],
+    ] as const) {
+      const rows = 200;
+      const data = new Uint16Array(rows * cols);
+      for (let r = 0; r < rows; r++) {
+        const L = lo + Math.floor(((hi - lo) * r) / (rows - 1));
+        for (let j = 0; j < cols; j++) data[r * cols + j] = Math.round((L * j) / (cols - 1)) | (j % 2 ? 0x8000 : 0);
+      }
+      const t: DenseTensor = { dtype: 'fp16', shape: [rows, cols], data };
+      for (const dtype of ['int8', 'int4'] as const) {
+        const r = quantize(t, linearQuantizerConfig({ mode: 'linear_symmetric', dtype, granularity: 'per_channel' }), ctx) as AffineRepr;
+        const [qmin, qmax] = quantRange(dtype, 'linear_symmetric');
+        let bad = 0;
+        for (let i = 0; i < data.length; i++) {
+          const sc = r.scale[Math.floor(i / cols)];
+          const want = sc === 0 ? 0 : Math.min(qmax, Math.max(qmin, rhe(r16(F16_TABLE[data[i]] / sc))));
+          if (r.data[i] !== want && bad++ < 5) expect(`${dtype} row ${Math.floor(i / cols)} bits ${data[i]}: ${r.data[i]}`).toBe(`${want}`);
+        }
+        expect(bad).toBe(0);
+      }
+    }
+  });
+});
+
 describe('linear quantization, per-axis block_size list', () => {
   it('uses the list as given (0 = whole axis) and skips lists of the wrong rank', () => {
     const t: DenseTensor = { dtype: 'fp32', shape: [4, 6, 2], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i) * 0.1) };
