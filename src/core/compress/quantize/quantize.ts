@@ -2,7 +2,8 @@
  * Linear quantization kernel with coremltools' arithmetic (optimize/_utils.py compute_qparams_by_dtype):
  * every intermediate is rounded to the weight dtype (fp16 via float32, as numpy's half ufuncs do), and the
  * integer rounding is round-half-to-even. A fast path skips the exact fp16 rounding of w/scale when the
- * quotient is far from a .5 tie, where it cannot change the integer.
+ * quotient is far from a .5 tie, where it cannot change the integer; symmetric fp16 runs (int8 / int4
+ * linear_symmetric) instead compare each magnitude's bit pattern with exact per-run thresholds (codesF16Sym).
  * Faithful quirk: in `linear` mode the zero point's fp16 products (qmax * min) overflow to ±inf once
  * |w| · 255 ≥ 65504, and the zero point then clips to qmin / qmax, exactly as numpy does in coremltools.
  */
@@ -346,6 +347,16 @@ function codesF16(
 /** Symmetric fp16 runs of at least this many elements code by thresholds (codesF16Sym). */
 const SYM_MIN = 512;
 
+/** Per k (1..255): the midpoint M below Y and whether M itself rounds to Y (see symThresholds). */
+const SYM_MID = new Float64Array(256);
+const SYM_INCL = new Uint8Array(256);
+for (let k = 1; k < 256; k++) {
+  const u = f32ToF16(k - 0.5); // exact
+  const yb = k % 2 === 0 ? u : u + 1; // fp16 pattern of Y (positive: the next pattern is the next value)
+  SYM_MID[k] = (F16_TABLE[yb] + F16_TABLE[yb - 1]) / 2;
+  SYM_INCL[k] = (yb & 1) === 0 ? 1 : 0; // at the midpoint, the tie goes to Y when Y is even
+}
+
 /**
  * Per-run thresholds of the symmetric fp16 code c(a) = min(qmax, rhe(fp16(|w| / scale))) over the magnitude bit
  * pattern a: th[k] (k = 1..qmax) is the smallest pattern with c(a) ≥ k (c is monotonic in |w|, and fp16
@@ -354,18 +365,18 @@ const SYM_MIN = 512;
  * k - 0.5 for odd k. Rounding through float32 is innocuous for a quotient of two fp16 values (24 ≥ 2·11 + 2
  * bits), so y ≥ Y ⇔ the exact quotient passes M, the midpoint between Y and the fp16 below it (at M itself the
  * tie goes to Y when Y's last mantissa bit is even) ⇔ |w| passes P = M · scale, which is exact in float64
- * (12-bit by 11-bit significands): one comparison on the fp16 grid, no division.
+ * (12-bit by 11-bit significands): one comparison on the fp16 grid, no division. (|w| = P exactly cannot
+ * happen: M's significand is odd with 12 bits, so P never fits fp16; the tie rule is kept for completeness.)
+ * Checked exhaustively (every fp16 |w|, every per-tensor scale) against the exact formula while written.
  */
 function symThresholds(sc: number, qmax: number, th: Int32Array): void {
   const tab = F16_TABLE;
   th[0] = 0;
   th[qmax + 1] = 0x8000;
+  const mid = SYM_MID;
   for (let k = 1; k <= qmax; k++) {
-    const u = f32ToF16(k - 0.5); // exact: k ≤ 255
-    const yb = k % 2 === 0 ? u : u + 1; // fp16 pattern of Y (positive: the next pattern is the next value)
-    const M = (tab[yb] + tab[yb - 1]) / 2;
-    const incl = (yb & 1) === 0; // at the midpoint, the tie goes to Y when Y is even
-    const P = M * sc;
+    const incl = SYM_INCL[k] === 1;
+    const P = mid[k] * sc;
     let p = f32ToF16(P) & 0x7fff;
     if (p >= 0x7c00) p = 0x7c00;
     // move p to the smallest pattern with tab[p] > P (or = P when incl); p is within one pattern of it
@@ -435,7 +446,12 @@ function codesF16Sym(
 
 const SYM_TH = new Int32Array(258);
 const SYM_CODE = new Uint8Array(0x8000);
+const SYM_CNT = new Int32Array(256);
 
+/**
+ * The symmetric loop with |code| looked up per magnitude pattern (ct, filled from the thresholds up to the
+ * block's max |w|); codes used and zeros from a per-run histogram of codes. Statistics as in codesF16.
+ */
 function codesF16SymTable(
   bits: Uint16Array,
   s: number,
@@ -450,7 +466,8 @@ function codesF16SymTable(
   let se = 0;
   let sig = 0;
   let mx = st.mx;
-  let zeros = 0;
+  const cnt = SYM_CNT;
+  cnt.fill(0);
   for (let i = s; i < s + len; i++) {
     const h = bits[i];
     const m = ct[h & 0x7fff];
@@ -458,8 +475,7 @@ function codesF16SymTable(
     const q = (m ^ -sgn) + sgn;
     out[i] = q;
     const k = q & 0xff;
-    used[k] = 1;
-    zeros += m === 0 ? 1 : 0;
+    cnt[k]++;
     const w = tab[h];
     const e = w - dec[k];
     se += e * e;
@@ -470,7 +486,8 @@ function codesF16SymTable(
   st.se += se;
   st.sig += sig;
   st.mx = mx;
-  st.zeros += zeros;
+  st.zeros += cnt[0];
+  for (let k = 0; k < 256; k++) if (cnt[k] !== 0) used[k] = 1;
 }
 
 /** Runs of at least this many fp16 elements (per-tensor or long blocks) decide their codes per bit pattern. */
