@@ -406,7 +406,7 @@ function codesF16Sym(
 ): void {
   const th = SYM_TH;
   symThresholds(sc, qmax, th);
-  if (amax < 8 * len) {
+  if (amax < 16 * len) {
     // |code| per magnitude pattern up to the block's max |w|, from the thresholds: one byte lookup per element
     const ct = SYM_CODE;
     for (let k = 0; k <= qmax && th[k] <= amax; k++) ct.fill(k, th[k], Math.min(th[k + 1], amax + 1));
