@@ -9,6 +9,12 @@ import { jobKey, selectJobs, type Job } from '../core/engine';
 import type { LoadedModel } from '../core/model/types';
 import { getPool, transferable } from './pool';
 import { useModel } from './model';
+import { isFusedModel } from './fusion';
+
+/** Cache keys per loaded model: a fused model's results never answer for the original's, nor the reverse. */
+function modelKey(model: LoadedModel): string {
+  return `${useModel.getState().generation}${isFusedModel(model) ? 'f' : ''}`;
+}
 
 export interface WorkItem {
   id: string;
@@ -22,16 +28,16 @@ export function planWork(model: LoadedModel, plan: CompressionPlan): { jobs: Wor
 }
 
 /** A result the cache already holds for this job (with or without its representation), or undefined. */
-export function cachedResult(item: WorkItem): WeightResult | undefined {
+export function cachedResult(model: LoadedModel, item: WorkItem): WeightResult | undefined {
   const pool = getPool();
-  const gen = useModel.getState().generation;
+  const gen = modelKey(model);
   return pool.cached<WeightResult>(`full|${gen}|${item.key}`) ?? pool.cached<WeightResult>(`lite|${gen}|${item.key}`);
 }
 
 /** `priority`: the current plan's jobs go before queued background work (candidates: -1). */
 export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal?: AbortSignal, priority = 0): Promise<WeightResult> {
   const pool = getPool();
-  const gen = useModel.getState().generation;
+  const gen = modelKey(model);
   const fullKey = `full|${gen}|${item.key}`;
   const liteKey = `lite|${gen}|${item.key}`;
   const hit = pool.cached<WeightResult>(fullKey) ?? (full ? undefined : pool.cached<WeightResult>(liteKey));
@@ -52,7 +58,7 @@ export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal
  */
 export function runCurve(model: LoadedModel, items: WorkItem[], signal?: AbortSignal, priority = -1): Promise<WeightResult[]> {
   const pool = getPool();
-  const gen = useModel.getState().generation;
+  const gen = modelKey(model);
   const key = `curve|${gen}|${items.map((i) => i.key).join('&')}`;
   const hit = pool.cached<WeightResult[]>(key);
   if (hit) return Promise.resolve(hit);

@@ -15,6 +15,8 @@ import { getPool, transferable } from './pool';
 
 export interface ModelState {
   model: LoadedModel | null;
+  /** the tree `model` was loaded from (kept so that a NeuralNetwork model can be fused before quantizing) */
+  tree: FileTree | null;
   /** increases on every successful load (keys caches and stale checks) */
   generation: number;
   loading: string | null;
@@ -36,6 +38,7 @@ let loadToken = 0;
 
 export const useModel = create<ModelState>((set, get) => ({
   model: null,
+  tree: null,
   generation: 0,
   loading: null,
   error: null,
@@ -64,6 +67,7 @@ export const useModel = create<ModelState>((set, get) => ({
     const first = [...model.weights].sort((a, b) => b.bytes - a.bytes)[0];
     set({
       model,
+      tree,
       generation,
       loading: null,
       error: null,

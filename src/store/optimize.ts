@@ -12,6 +12,7 @@ import { checkPlanTarget, modelTarget } from '../core/plan/target';
 import { isAbort } from '../../workers/pool';
 import { cachedResult, planWork, runCurve, runJob, type WorkItem } from './engine';
 import { useModel } from './model';
+import { isFusedModel, workingModel } from './fusion';
 import { frameBatcher } from './batch';
 import { relativeError, solveBudget, type BudgetLayer } from './budget';
 import {
@@ -56,6 +57,17 @@ export interface OptimizeState {
   byType: Record<string, Override>;
   byName: Record<string, Override>;
   plan: CompressionPlan | null;
+  /**
+   * the model the optimizer works on (plan, results, totals, table rows, download): the loaded one, or for a
+   * NeuralNetwork model quantized below 16 bits the one with conv + batchnorm/scale/bias fused (fusion.ts)
+   */
+  work: LoadedModel | null;
+  /** why `work` differs from the loaded model ("93 layers were fused …"); null when it does not */
+  fusionNote: string | null;
+  /** weights of `work` whose values the fusion changed (their statistics are not the loaded model's) */
+  fusedChanged: ReadonlySet<string> | null;
+  /** true while the fused model is being made */
+  fusing: boolean;
   /** a plan imported from a coremltools dict: used as is until a control changes */
   importedPlan: CompressionPlan | null;
   importNote: string | null;
@@ -84,7 +96,11 @@ let currentAbort: AbortController | null = null;
 let candAbort: AbortController | null = null;
 /** what the candidates in flight depend on (model generation, target, weight threshold); null when none run */
 let candSig: string | null = null;
-const candidateSig = (generation: number, s: Settings) => `${generation}|${s.target}|${s.weightThreshold}`;
+/** the model the candidates in the store belong to */
+let candModel: LoadedModel | null = null;
+const candidateSig = (generation: number, s: Settings, fused: boolean) => `${generation}${fused ? 'f' : ''}|${s.target}|${s.weightThreshold}`;
+/** increases on every recompute: a fusion that finishes after a newer recompute does not resume the old one */
+let recomputeToken = 0;
 
 function stopCandidates(): void {
   candAbort?.abort();
@@ -97,6 +113,10 @@ export const useOptimize = create<OptimizeState>((set, get) => ({
   byType: {},
   byName: {},
   plan: null,
+  work: null,
+  fusionNote: null,
+  fusedChanged: null,
+  fusing: false,
   importedPlan: null,
   importNote: null,
   planError: null,
@@ -147,14 +167,14 @@ export const useOptimize = create<OptimizeState>((set, get) => ({
     set({ budgetMode: mode, budgetValue: value, recipe: null, recipeError: null });
   },
   computeRecipe() {
-    const model = useModel.getState().model;
+    const model = get().work ?? useModel.getState().model;
     if (!model) return;
     const r = recipeFor(model, get());
     set(typeof r === 'string' ? { recipe: null, recipeError: r } : { recipe: r, recipeError: null });
   },
   applyRecipe() {
     const { recipe } = get();
-    const model = useModel.getState().model;
+    const model = get().work ?? useModel.getState().model;
     if (!recipe || !model) return;
     const byName: Record<string, Override> = {};
     for (const w of model.weights) {
@@ -283,29 +303,48 @@ const landCandidate = frameBatcher<{ cand: string; id: string; result: WeightRes
 
 /** Recomputes after any change: cancels stale work, runs the current plan, then the candidates. */
 export function recompute(): void {
-  const model = useModel.getState().model;
+  const token = ++recomputeToken;
+  const loaded = useModel.getState().model;
+  const tree = useModel.getState().tree;
   const st = useOptimize.getState();
   currentAbort?.abort();
-  // candidates do not depend on the current settings beyond the target and the threshold: background work that
-  // is still valid keeps going (at low priority, behind the current plan's jobs) instead of being thrown away
-  if (!model || !st.enabled || candSig !== candidateSig(useModel.getState().generation, st.settings)) stopCandidates();
-  if (!model || !st.enabled) {
-    useOptimize.setState({ plan: null, planError: null, results: {}, errors: {}, done: 0, total: 0 });
+  // candidates do not depend on the current settings beyond the target, the threshold and the fusion:
+  // background work that is still valid keeps going (at low priority, behind the current plan's jobs) instead
+  // of being thrown away; computeCandidates replaces it when what it depends on changed
+  if (!loaded || !st.enabled) {
+    stopCandidates();
+    useOptimize.setState({ plan: null, work: null, fusionNote: null, fusedChanged: null, fusing: false, planError: null, results: {}, errors: {}, done: 0, total: 0 });
     return;
   }
   const generation = useModel.getState().generation;
-  const mt = modelTarget(model.summary);
+  const mt = modelTarget(loaded.summary);
   const reason = !st.importedPlan && st.settings.target !== 'iOS18' ? needsIOS18(st.settings) : undefined;
   const plan = st.importedPlan ?? buildPlan(st.settings, st.byType, st.byName);
   // an ML program's target is fixed: a plan at another target is refused as coremltools refuses it
-  const targetError = checkPlanTarget(model.summary, plan);
+  const targetError = checkPlanTarget(loaded.summary, plan);
   if (targetError || reason) {
     const planError = targetError ?? (mt.fixed ? `${reason}. ${mt.reason}` : `${reason}: set the deployment target to iOS18`);
-    useOptimize.setState({ plan, planError, results: {}, errors: {}, done: 0, total: 0 });
+    useOptimize.setState({ plan, work: loaded, fusionNote: null, fusedChanged: null, fusing: false, planError, results: {}, errors: {}, done: 0, total: 0 });
     // the budget and the trade-off chart do not depend on the refused plan
-    computeCandidates(model, generation);
+    computeCandidates(loaded, generation);
     return;
   }
+  // a NeuralNetwork model quantized below 16 bits works on its fused copy (made once per model, then cached)
+  const w = workingModel(loaded, tree, plan);
+  if (w instanceof Promise) {
+    useOptimize.setState({ plan, fusing: true, planError: null, results: {}, errors: {}, done: 0, total: 0 });
+    void w.then(() => {
+      if (token === recomputeToken && useModel.getState().generation === generation) recompute();
+    });
+    return;
+  }
+  if (!w.ok) {
+    useOptimize.setState({ plan, work: loaded, fusionNote: null, fusedChanged: null, fusing: false, planError: w.error, results: {}, errors: {}, done: 0, total: 0 });
+    computeCandidates(loaded, generation);
+    return;
+  }
+  const model = w.value.model;
+  useOptimize.setState({ work: model, fusionNote: w.value.note, fusedChanged: w.value.changed, fusing: false });
   let work;
   try {
     work = planWork(model, plan);
@@ -336,9 +375,12 @@ export function recompute(): void {
 
 function computeCandidates(model: LoadedModel, generation: number): void {
   const st = useOptimize.getState();
-  const sig = candidateSig(generation, st.settings);
+  const sig = candidateSig(generation, st.settings, isFusedModel(model));
   if (candSig === sig && candAbort && !candAbort.signal.aborted) return; // the same work is still running
   candAbort?.abort();
+  // the candidates of the other model (fused vs. as loaded) do not answer for this one
+  if (candModel !== model) useOptimize.setState({ candidates: {}, recipe: null, recipeError: null });
+  candModel = model;
   const ctl = new AbortController();
   candAbort = ctl;
   candSig = sig;
@@ -364,7 +406,7 @@ function computeCandidates(model: LoadedModel, generation: number): void {
     for (const item of work.jobs) {
       if (have[item.id]) continue;
       // e.g. the current plan's results: the same job, already computed
-      const hit = cachedResult(item);
+      const hit = cachedResult(model, item);
       if (hit) {
         // numbers only: the representation stays with the cache, which may evict it
         const { repr: _repr, ...numbers } = hit;
@@ -419,7 +461,15 @@ useModel.subscribe((s, prev) => {
     // a new model starts from its inventory: the settings stay (the target becomes the model's), compression
     // waits for a preset or a control
     const target = s.model ? modelTarget(s.model.summary).target : useOptimize.getState().settings.target;
-    useOptimize.setState({ settings: { ...useOptimize.getState().settings, target }, enabled: false, importedPlan: null, importNote: null, byName: {}, byType: {}, results: {}, errors: {}, candidates: {}, recipe: null, recipeError: null, done: 0, total: 0 });
+    candModel = null;
+    useOptimize.setState({ settings: { ...useOptimize.getState().settings, target }, work: null, fusionNote: null, fusedChanged: null, fusing: false, enabled: false, importedPlan: null, importNote: null, byName: {}, byType: {}, results: {}, errors: {}, candidates: {}, recipe: null, recipeError: null, done: 0, total: 0 });
     recompute();
   }
 });
+
+/** The model the optimizer's views show: the one it works on, else the loaded one. */
+export function useWorkModel(): LoadedModel | null {
+  const work = useOptimize((s) => s.work);
+  const loaded = useModel((s) => s.model);
+  return work ?? loaded;
+}

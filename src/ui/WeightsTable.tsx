@@ -2,6 +2,7 @@
 import { useRenderCost } from './hooks';
 import { useMemo, useState, type ReactNode } from 'react';
 import type { WeightInfo } from '../core/model/types';
+import { useOptimize, useWorkModel } from '../store/optimize';
 import { useModel } from '../store/model';
 import type { WeightStats } from '../../workers/stats';
 import { fmtBytes, fmtCount, fmtPct, fmtShape } from './format';
@@ -38,8 +39,16 @@ function existingLabel(w: WeightInfo): string {
 
 export function WeightsTable({ extra = [] }: { extra?: ExtraColumn[] }) {
   useRenderCost('WeightsTable');
-  const model = useModel((s) => s.model);
-  const stats = useModel((s) => s.stats);
+  const model = useWorkModel();
+  const loadedStats = useModel((s) => s.stats);
+  const changed = useOptimize((s) => s.fusedChanged);
+  // the statistics are the loaded model's: weights the fusion changed (or added) have none
+  const stats = useMemo(() => {
+    if (!changed) return loadedStats;
+    const out: typeof loadedStats = {};
+    for (const [id, s] of Object.entries(loadedStats)) if (!changed.has(id)) out[id] = s;
+    return out;
+  }, [loadedStats, changed]);
   const selectedId = useModel((s) => s.selectedId);
   const select = useModel((s) => s.select);
   const [filter, setFilter] = useState('');
@@ -114,6 +123,7 @@ export function WeightsTable({ extra = [] }: { extra?: ExtraColumn[] }) {
           <tbody>
             {rows.map(({ w }) => {
               const s = stats[w.id];
+              const noStats = changed?.has(w.id) ? '—' : '…';
               return (
                 <tr
                   key={w.id}
@@ -143,8 +153,8 @@ export function WeightsTable({ extra = [] }: { extra?: ExtraColumn[] }) {
                       {c.render(w)}
                     </td>
                   ))}
-                  <td className="num">{s ? fmtPct(s.sparsity) : '…'}</td>
-                  <td className="num">{s ? fmtCount(s.unique) : '…'}</td>
+                  <td className="num">{s ? fmtPct(s.sparsity) : noStats}</td>
+                  <td className="num">{s ? fmtCount(s.unique) : noStats}</td>
                   <td>{existingLabel(w)}</td>
                 </tr>
               );

@@ -1,11 +1,10 @@
 /** The size budget: a target in MB, % of the original weights or bits per weight; the recipe as a table; apply in one click. */
 import { useDeferredValue, useId } from 'react';
-import { useModel } from '../../store/model';
-import { budgetBytes, candidateList, isBudgetOption, useOptimize, type BudgetMode } from '../../store/optimize';
+import { budgetBytes, candidateList, isBudgetOption, useOptimize, type BudgetMode, useWorkModel } from '../../store/optimize';
 import { fmtBytes, fmtExact } from '../format';
 
 export function BudgetPanel() {
-  const model = useModel((s) => s.model);
+  const model = useWorkModel();
   const enabled = useOptimize((s) => s.enabled);
   const settings = useOptimize((s) => s.settings);
   const candidates = useDeferredValue(useOptimize((s) => s.candidates));

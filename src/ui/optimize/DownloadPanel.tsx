@@ -10,7 +10,7 @@ import { writeModel } from '../../core/formats/write';
 import { zipFiles } from '../../core/io/zip';
 import { fullResults } from '../../store/engine';
 import { useModel } from '../../store/model';
-import { useOptimize } from '../../store/optimize';
+import { useOptimize, useWorkModel } from '../../store/optimize';
 import { tagFor } from '../../store/settings';
 import { blobFromChunks, saveBlob } from '../download';
 import { fmtBytes, fmtExact } from '../format';
@@ -46,7 +46,10 @@ async function writeToFolder(root: DirHandle, w: WrittenModel): Promise<void> {
 }
 
 export function DownloadPanel() {
-  const model = useModel((s) => s.model);
+  const loaded = useModel((s) => s.model);
+  // what is written: the model the optimizer worked on (the fused one for a NeuralNetwork model quantized below 16 bits)
+  const model = useWorkModel();
+  const fusing = useOptimize((s) => s.fusing);
   const enabled = useOptimize((s) => s.enabled);
   const plan = useOptimize((s) => s.plan);
   const done = useOptimize((s) => s.done);
@@ -60,10 +63,10 @@ export function DownloadPanel() {
   const [busy, setBusy] = useState(false);
   const [prep, setPrep] = useState<Prepared | null>(null);
   const [err, setErr] = useState<string | null>(null);
-  if (!model || !st.enabled || !st.plan) return null;
+  if (!model || !loaded || !st.enabled || !st.plan) return null;
   const planJson = JSON.stringify(st.plan);
   const stale = prep && prep.planJson !== planJson;
-  const upToDate = st.done >= st.total && Object.keys(st.errors).length === 0 && !st.planError;
+  const upToDate = st.done >= st.total && Object.keys(st.errors).length === 0 && !st.planError && !fusing;
 
   const prepare = async () => {
     setBusy(true);
@@ -106,7 +109,7 @@ export function DownloadPanel() {
   };
 
   const canFolder = typeof (window as unknown as { showDirectoryPicker?: unknown }).showDirectoryPicker === 'function';
-  const before = model.summary.fileBytes;
+  const before = loaded.summary.fileBytes;
   return (
     <section className="panel download" aria-label="Download" data-testid="download">
       <h2>Download</h2>

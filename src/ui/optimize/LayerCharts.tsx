@@ -5,7 +5,7 @@ import type { Compressed, WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
 import { useThrottled, useRenderCost, useStableRows } from '../hooks';
 import { useModel } from '../../store/model';
-import { useOptimize } from '../../store/optimize';
+import { useOptimize, useWorkModel } from '../../store/optimize';
 import { fmtBytes } from '../format';
 
 type Metric = 'bytes' | 'bpw' | 'lut' | 'sparsity' | 'snr';
@@ -26,7 +26,7 @@ function lutEntries(r: Compressed | undefined): number | undefined {
 }
 
 export function LayerCharts() {
-  const model = useModel((s) => s.model);
+  const model = useWorkModel();
   const select = useModel((s) => s.select);
   // the chart renders in the background (interruptible) and only when its data changed, never in the way of input
   const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 200);

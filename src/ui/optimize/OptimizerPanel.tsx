@@ -36,6 +36,8 @@ export function OptimizerPanel() {
   const enabled = useOptimize((s) => s.enabled);
   const settings = useOptimize((s) => s.settings);
   const planError = useOptimize((s) => s.planError);
+  const fusionNote = useOptimize((s) => s.fusionNote);
+  const fusing = useOptimize((s) => s.fusing);
   const usePreset = useOptimize((s) => s.usePreset);
   const setSettings = useOptimize((s) => s.setSettings);
   const st = { enabled, settings, planError, usePreset, setSettings };
@@ -84,6 +86,16 @@ export function OptimizerPanel() {
         </p>
       )}
       {isNN && <p className="hint">NeuralNetwork .mlmodel: coremltools' quantization_utils path applies; iOS18 options do not.</p>}
+      {isNN && enabled && fusing && (
+        <p className="hint" data-testid="fusing">
+          Fusing layers before quantizing…
+        </p>
+      )}
+      {isNN && enabled && !fusing && fusionNote && (
+        <p className="hint fusion-note" data-testid="fusion-note">
+          {fusionNote}. The table, totals and download show the fused model.
+        </p>
+      )}
       <div className="fields">
         <Field label="Deployment target" hint={mt.reason} hintId="target-reason">
           {(id) => (

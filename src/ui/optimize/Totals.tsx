@@ -1,10 +1,9 @@
 /** Before/after totals (exact bytes), the ratio, the size-weighted SNR, and the progress of work in flight. */
-import { useModel } from '../../store/model';
-import { totalsOf, useOptimize } from '../../store/optimize';
+import { totalsOf, useOptimize, useWorkModel } from '../../store/optimize';
 import { fmtBytes, fmtExact } from '../format';
 
 export function Totals() {
-  const model = useModel((s) => s.model);
+  const model = useWorkModel();
   const results = useOptimize((s) => s.results);
   const errors = useOptimize((s) => s.errors);
   const done = useOptimize((s) => s.done);

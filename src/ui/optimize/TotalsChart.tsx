@@ -4,12 +4,11 @@ import type { LoadedModel } from '../../core/model/types';
 /** Before/after bytes by dtype and by layer kind (the consumer op type). */
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useThrottled, useRenderCost, useStableRows } from '../hooks';
-import { useModel } from '../../store/model';
-import { useOptimize } from '../../store/optimize';
+import { useOptimize, useWorkModel } from '../../store/optimize';
 import { fmtBytes } from '../format';
 
 export function TotalsChart() {
-  const model = useModel((s) => s.model);
+  const model = useWorkModel();
   // the chart renders in the background (interruptible) and only when its data changed
   const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 330);
   const enabled = useOptimize((s) => s.enabled);

@@ -6,12 +6,11 @@ import type { Settings } from '../../store/settings';
 import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import { paretoFrontier } from '../../store/budget';
 import { useThrottled, useRenderCost } from '../hooks';
-import { useModel } from '../../store/model';
-import { candidateList, totalsOf, useOptimize, type Recipe } from '../../store/optimize';
+import { candidateList, totalsOf, useOptimize, type Recipe, useWorkModel } from '../../store/optimize';
 import { fmtBytes } from '../format';
 
 export function Tradeoff() {
-  const model = useModel((s) => s.model);
+  const model = useWorkModel();
   const enabled = useOptimize((s) => s.enabled);
   const settings = useDeferredValue(useOptimize((s) => s.settings));
   const candidates = useThrottled(useDeferredValue(useOptimize((s) => s.candidates)), 450);
