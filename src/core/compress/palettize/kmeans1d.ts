@@ -17,14 +17,11 @@ export interface KMeans1DResult {
 }
 
 /**
- * @param xs distinct values, ascending
- * @param ws positive weights (counts)
+ * Prefix sums of weight, weighted value and weighted square over the data centred on its weighted mean (for
+ * precision): the cost of points [i, j) is Q[j]-Q[i] - (S[j]-S[i])² / (W[j]-W[i]).
  */
-export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1DResult {
+function prefixSums(xs: Float64Array, ws: Float64Array): { mean: number; W: Float64Array; S: Float64Array; Q: Float64Array } {
   const n = xs.length;
-  if (n === 0) return { centers: new Float64Array(0), starts: new Int32Array(0), cost: 0 };
-  const K = Math.min(k, n);
-  // center the data for precision of the prefix sums
   let tw = 0;
   let tm = 0;
   for (let i = 0; i < n; i++) {
@@ -42,6 +39,18 @@ export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1
     S[i + 1] = S[i] + w * x;
     Q[i + 1] = Q[i] + w * x * x;
   }
+  return { mean, W, S, Q };
+}
+
+/**
+ * @param xs distinct values, ascending
+ * @param ws positive weights (counts)
+ */
+export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1DResult {
+  const n = xs.length;
+  if (n === 0) return { centers: new Float64Array(0), starts: new Int32Array(0), cost: 0 };
+  const K = Math.min(k, n);
+  const { mean, W, S, Q } = prefixSums(xs, ws);
   const cost = (i: number, j: number): number => {
     const w = W[j] - W[i];
     const s = S[j] - S[i];
@@ -269,23 +278,7 @@ export function kmeans1dSmawk(xs: Float64Array, ws: Float64Array, k: number): KM
     for (let i = 0; i < n; i++) starts[i] = i;
     return { centers: Float64Array.from(xs), starts, cost: 0 };
   }
-  let tw = 0;
-  let tm = 0;
-  for (let i = 0; i < n; i++) {
-    tw += ws[i];
-    tm += ws[i] * xs[i];
-  }
-  const mean = tm / tw;
-  const W = new Float64Array(n + 1);
-  const S = new Float64Array(n + 1);
-  const Q = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    const w = ws[i];
-    const x = xs[i] - mean;
-    W[i + 1] = W[i] + w;
-    S[i + 1] = S[i] + w * x;
-    Q[i + 1] = Q[i] + w * x * x;
-  }
+  const { mean, W, S, Q } = prefixSums(xs, ws);
   // cc(a, b): cost of points a..b inclusive
   let prev = new Float64Array(n);
   let cur = new Float64Array(n);
