@@ -128,11 +128,21 @@ interface Entry {
 const align64 = (x: number) => Math.ceil(x / 64) * 64;
 
 export class BlobWriter {
+  /** entries not yet written out (all of them unless the writer is drained while streaming) */
   private entries: Entry[] = [];
   private end = HEADER;
+  private added = 0;
+  /** bytes produced by drain() so far (the header included) */
+  private written = 0;
 
+  /** blobs added so far */
   get count(): number {
-    return this.entries.length;
+    return this.added;
+  }
+
+  /** the file size so far */
+  get size(): number {
+    return this.end;
   }
 
   /** Appends a blob; returns the metadata offset to put in BlobFileValue.offset. */
@@ -144,46 +154,76 @@ export class BlobWriter {
     const meta = align64(this.end);
     this.entries.push({ dtype, meta, data, size, paddingBits });
     this.end = meta + META + size;
+    this.added++;
     return meta;
+  }
+
+  /** The 64-byte storage header for `count` blobs. */
+  header(count = this.added): Uint8Array {
+    const head = new Uint8Array(HEADER);
+    const hv = new DataView(head.buffer);
+    hv.setUint32(0, count, true);
+    hv.setUint32(4, 2, true);
+    return head;
+  }
+
+  /**
+   * Streaming: the bytes of the entries added since the last drain (the header first, with a count of 0 that the
+   * caller patches once all blobs are known), after which the writer forgets them. Together, the drains produce
+   * exactly what file() would, but for the blob count at offset 0.
+   */
+  async *drain(path: string): AsyncGenerator<Uint8Array> {
+    const list = this.entries;
+    this.entries = [];
+    if (this.written === 0) {
+      this.written = HEADER;
+      yield this.header(0);
+    }
+    yield* entryBytes(list, this.written, path);
+    if (list.length) {
+      const last = list[list.length - 1];
+      this.written = last.meta + META + last.size;
+    }
   }
 
   file(path: string): OutputFile {
     const entries = this.entries;
     const total = this.end;
+    const head = this.header();
     return {
       path,
       size: total,
       async *chunks() {
-        const head = new Uint8Array(HEADER);
-        const hv = new DataView(head.buffer);
-        hv.setUint32(0, entries.length, true);
-        hv.setUint32(4, 2, true);
         yield head;
-        let pos = HEADER;
-        for (const e of entries) {
-          if (e.meta > pos) yield new Uint8Array(e.meta - pos);
-          const m = new Uint8Array(META);
-          const mv = new DataView(m.buffer);
-          mv.setUint32(0, SENTINEL, true);
-          mv.setUint32(4, BY_NAME.get(e.dtype)!.blob!, true);
-          setU64(mv, 8, e.size);
-          setU64(mv, 16, e.meta + META);
-          setU64(mv, 24, e.paddingBits);
-          yield m;
-          if (e.data instanceof Uint8Array) {
-            if (e.data.length) yield e.data;
-          } else {
-            let n = 0;
-            for await (const p of e.data.pieces()) {
-              n += p.length;
-              yield p;
-            }
-            if (n !== e.size) throw new Error(`${path}: blob at ${e.meta} produced ${n} bytes, expected ${e.size}`);
-          }
-          pos = e.meta + META + e.size;
-        }
+        yield* entryBytes(entries, HEADER, path);
       },
     };
+  }
+}
+
+/** Alignment padding, metadata record and data of each entry, the file position being `pos` at the start. */
+async function* entryBytes(entries: Entry[], pos: number, path: string): AsyncGenerator<Uint8Array> {
+  for (const e of entries) {
+    if (e.meta > pos) yield new Uint8Array(e.meta - pos);
+    const m = new Uint8Array(META);
+    const mv = new DataView(m.buffer);
+    mv.setUint32(0, SENTINEL, true);
+    mv.setUint32(4, BY_NAME.get(e.dtype)!.blob!, true);
+    setU64(mv, 8, e.size);
+    setU64(mv, 16, e.meta + META);
+    setU64(mv, 24, e.paddingBits);
+    yield m;
+    if (e.data instanceof Uint8Array) {
+      if (e.data.length) yield e.data;
+    } else {
+      let n = 0;
+      for await (const p of e.data.pieces()) {
+        n += p.length;
+        yield p;
+      }
+      if (n !== e.size) throw new Error(`${path}: blob at ${e.meta} produced ${n} bytes, expected ${e.size}`);
+    }
+    pos = e.meta + META + e.size;
   }
 }
 

@@ -25,23 +25,52 @@ const ValueT = root.lookupType('CoreML.Specification.MILSpec.Value');
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
+/**
+ * Where the writer finds each weight's result: a map of finished results (writeCoreML), or results computed on
+ * demand, weight by weight in program order, by the streaming runner (src/core/engine/stream.ts).
+ */
+export interface ResultSource {
+  /** may this weight be rewritten (a compressed result, or a job not run yet)? */
+  has(id: string): boolean;
+  /** the weight's result; called once per weight and program block, when the rewrite reaches the weight's first op */
+  get(id: string): Promise<WeightResult | undefined>;
+  /**
+   * Streaming only: the weight's ops are emitted and its blobs added to the writer; the runner writes the blobs out
+   * and the writer drops its reference to the representation.
+   */
+  emitted?(id: string): Promise<void>;
+}
+
 interface Ctx {
   internal: CoreMLInternal;
-  results: Map<string, WeightResult>;
+  source: ResultSource;
+  /** results for NeuralNetwork sub-models (rewritten from a map only) */
+  nnResults: Map<string, WeightResult>;
   target: Target;
   blobs: BlobWriter;
   /** original blob (path@offset) → new metadata offset */
   copied: Map<string, number>;
   /** the spec the output will have (for the blob-or-immediate rule) */
-  spec: number;
+  spec: () => number;
 }
 
-/** One function's edits: ops to drop, ops to replace (by output name), renames for consumers. */
+interface Candidate {
+  w: MilWeight;
+  id: string;
+}
+
+/**
+ * One function's edits: ops to drop, ops to replace (by output name), renames for consumers. The candidates'
+ * results are looked up when the rewrite reaches their first op (consumers always follow in a MIL block).
+ */
 interface FnPlan {
+  /** output name of every op of a candidate's chain → the candidates whose chain has that op */
+  chainOps: Map<string, Candidate[]>;
+  decided: Set<string>;
   drop: Set<string>;
-  replace: Map<string, { w: MilWeight; result: WeightResult }>;
+  replace: Map<string, { w: MilWeight; id: string; result: WeightResult }>;
   rename: Map<string, string>;
-  emitted: Map<string, Emitted>;
+  emitted: Set<string>;
   minSpec: number;
 }
 
@@ -49,15 +78,38 @@ function planNode(node: ModelNode, ctx: Ctx): Map<string, FnPlan> {
   const plans = new Map<string, FnPlan>();
   for (const w of node.program!.index.weights) {
     const id = node.scope ? `${node.scope}/${w.fn}/${w.name}` : `${w.fn}/${w.name}`;
-    const r = ctx.results.get(id);
-    if (!r || r.status !== 'compressed' || !r.repr) continue;
+    if (!ctx.source.has(id)) continue;
     let p = plans.get(w.fn);
-    if (!p) plans.set(w.fn, (p = { drop: new Set(), replace: new Map(), rename: new Map(), emitted: new Map(), minSpec: 0 }));
-    const last = w.chain[w.chain.length - 1];
-    for (const op of w.chain.slice(0, -1)) for (const o of op.outputs) p.drop.add(o.name);
-    p.replace.set(last.outputs[0].name, { w, result: r });
+    if (!p) {
+      p = { chainOps: new Map(), decided: new Set(), drop: new Set(), replace: new Map(), rename: new Map(), emitted: new Set(), minSpec: 0 };
+      plans.set(w.fn, p);
+    }
+    for (const op of w.chain) {
+      for (const o of op.outputs) {
+        const list = p.chainOps.get(o.name);
+        if (list) list.push({ w, id });
+        else p.chainOps.set(o.name, [{ w, id }]);
+      }
+    }
   }
   return plans;
+}
+
+/** Looks up the results of the candidates an op belongs to (once per weight), and plans their edits. */
+async function decide(outputs: string[], plan: FnPlan, ctx: Ctx): Promise<void> {
+  for (const o of outputs) {
+    for (const { w, id } of plan.chainOps.get(o) ?? []) {
+      if (plan.decided.has(w.name)) continue;
+      plan.decided.add(w.name);
+      const r = await ctx.source.get(id);
+      if (!r || r.status !== 'compressed' || !r.repr) continue;
+      const last = w.chain[w.chain.length - 1];
+      for (const op of w.chain.slice(0, -1)) for (const x of op.outputs) plan.drop.add(x.name);
+      plan.replace.set(last.outputs[0].name, { w, id, result: r });
+      const out = plannedOutput(w, r);
+      if (out !== w.name) plan.rename.set(w.name, out);
+    }
+  }
 }
 
 function key(bytes: Uint8Array): { key: string; value: Uint8Array } {
@@ -146,32 +198,53 @@ function opOutputs(bytes: Uint8Array): { type: string; outputs: string[] } {
 
 async function rewriteBlock(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ctx): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
+  // block outputs (field 2) come before the ops on the wire but may name a weight renamed by them: filled in last
+  const outputs: { at: number; name: string; raw: Uint8Array }[] = [];
   for (const f of readFields(bytes)) {
     const payload = bytes.subarray(f.dataStart, f.dataEnd);
     if (f.no === 3 && f.wt === 2) {
       const { type, outputs } = opOutputs(payload);
       const isConst = type === 'const' || isConstexpr(type);
+      if (plan && isConst) await decide(outputs, plan, ctx);
       if (plan && isConst && outputs.some((o) => plan.drop.has(o)) && !outputs.some((o) => plan.replace.has(o))) continue;
       const rep = plan && isConst ? outputs.map((o) => plan.replace.get(o)).find((x) => x) : undefined;
       if (rep) {
-        const em = emitRepr(rep.result.repr!, rep.w.chain.length === 1 ? rep.w.name : baseOf(rep.w), ctx.target, new ValueMaker(ctx.blobs, () => ctx.spec));
-        if (em.output !== (plan!.rename.get(rep.w.name) ?? rep.w.name)) {
-          throw new ShrinkrayError('internal', `${rep.w.name}: emitted ${em.output}, planned ${plan!.rename.get(rep.w.name) ?? rep.w.name}`);
-        }
-        plan!.emitted.set(rep.w.name, em);
-        plan!.minSpec = Math.max(plan!.minSpec, em.minSpec);
-        for (const o of em.ops) parts.push(encodeLenField(3, OperationT.encode(OperationT.fromObject(o)).finish()));
+        parts.push(...(await emitWeight(rep, plan!, ctx)));
         continue;
       }
       parts.push(encodeLenField(3, await rewriteOp(payload, plan, ctx)));
     } else if (f.no === 2 && f.wt === 2 && plan) {
-      const name = utf8d.decode(payload);
-      parts.push(plan.rename.has(name) ? encodeLenField(2, utf8.encode(plan.rename.get(name)!)) : bytes.subarray(f.start, f.end));
+      outputs.push({ at: parts.length, name: utf8d.decode(payload), raw: bytes.subarray(f.start, f.end) });
+      parts.push(EMPTY);
     } else {
       parts.push(bytes.subarray(f.start, f.end));
     }
   }
+  for (const o of outputs) parts[o.at] = plan!.rename.has(o.name) ? encodeLenField(2, utf8.encode(plan!.rename.get(o.name)!)) : o.raw;
   return concatBytes(parts);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The ops of one compressed weight (its blobs go to the writer); the streaming runner is told once they are. */
+async function emitWeight(rep: { w: MilWeight; id: string; result: WeightResult }, plan: FnPlan, ctx: Ctx): Promise<Uint8Array[]> {
+  // a function with several blocks (opset variants) meets the weight again: the streaming runner computes it anew
+  const repr = rep.result.repr ?? (await ctx.source.get(rep.id))?.repr;
+  if (!repr) throw new ShrinkrayError('internal', `${rep.w.name}: no representation to write`);
+  const name = rep.w.chain.length === 1 ? rep.w.name : baseOf(rep.w);
+  const em = emitRepr(repr, name, ctx.target, new ValueMaker(ctx.blobs, ctx.spec));
+  if (em.output !== (plan.rename.get(rep.w.name) ?? rep.w.name)) {
+    throw new ShrinkrayError('internal', `${rep.w.name}: emitted ${em.output}, planned ${plan.rename.get(rep.w.name) ?? rep.w.name}`);
+  }
+  plan.emitted.add(rep.w.name);
+  plan.minSpec = Math.max(plan.minSpec, em.minSpec);
+  const parts = em.ops.map((o) => encodeLenField(3, OperationT.encode(OperationT.fromObject(o)).finish()));
+  if (ctx.source.emitted) {
+    const { repr: _drop, ...rest } = rep.result;
+    rep.result = rest;
+    await ctx.source.emitted(rep.id);
+  }
+  return parts;
 }
 
 function baseOf(w: MilWeight): string {
@@ -237,12 +310,6 @@ async function rewriteFunction(bytes: Uint8Array, plan: FnPlan | undefined, ctx:
 
 async function rewriteProgram(bytes: Uint8Array, node: ModelNode, ctx: Ctx): Promise<{ bytes: Uint8Array; minSpec: number }> {
   const plans = planNode(node, ctx);
-  for (const [, p] of plans) {
-    for (const [, { w, result }] of p.replace) {
-      const out = plannedOutput(w, result);
-      if (out !== w.name) p.rename.set(w.name, out);
-    }
-  }
   let minSpec = 0;
   const parts: Uint8Array[] = [];
   for (const f of readFields(bytes)) {
@@ -253,8 +320,13 @@ async function rewriteProgram(bytes: Uint8Array, node: ModelNode, ctx: Ctx): Pro
       parts.push(encodeLenField(2, mapEntry(e.key, r.bytes)));
     } else parts.push(bytes.subarray(f.start, f.end));
   }
-  // every planned weight must have been emitted
+  // every weight that may be rewritten must have been reached, and every compressed one emitted
   for (const [, p] of plans) {
+    for (const [, list] of p.chainOps) {
+      for (const { w } of list) {
+        if (!p.decided.has(w.name)) throw new ShrinkrayError('internal', `weight ${w.name} was not found while rewriting the program`);
+      }
+    }
     for (const [n, { w }] of p.replace) {
       if (!p.emitted.has(w.name)) throw new ShrinkrayError('internal', `weight ${n} was not found while rewriting the program`);
     }
@@ -275,9 +347,9 @@ async function rewriteModel(bytes: Uint8Array, node: ModelNode, ctx: Ctx): Promi
       spec = Math.max(spec, r.minSpec);
       edits.set(i, encodeLenField(f.no, r.bytes));
     } else if (node.nn) {
-      const mine = [...ctx.results.keys()].some((id) => node.nn!.weights.some((w) => w.id === id));
+      const mine = [...ctx.nnResults.keys()].some((id) => node.nn!.weights.some((w) => w.id === id));
       if (mine) {
-        const r = rewriteNeuralNetwork(payload, node.scope, ctx.results);
+        const r = rewriteNeuralNetwork(payload, node.scope, ctx.nnResults);
         spec = Math.max(spec, r.minSpec);
         edits.set(i, encodeLenField(f.no, r.bytes));
       }
@@ -324,49 +396,86 @@ function predictSpec(internal: CoreMLInternal, results: Map<string, WeightResult
   return spec;
 }
 
-export async function writeCoreML(model: LoadedModel, results: Map<string, WeightResult>, opts: WriteOptions): Promise<WrittenModel> {
+/** The Core ML reader's handle of a loaded model. */
+export function coremlInternal(model: LoadedModel): CoreMLInternal {
   const internal = model.internal as CoreMLInternal;
   if (!internal || !internal.root) throw new ShrinkrayError('internal', `${model.summary.fileName}: not a model loaded by the Core ML reader`);
-  for (const [id, r] of results) {
-    if (r.status !== 'compressed' || !r.repr) continue;
-    const e = internal.entries.get(id);
-    if (!e) throw new ShrinkrayError('internal', `${model.summary.fileName}: result for unknown weight ${id}`);
-    if (e.kind === 'mil') {
-      if (r.repr.kind === 'nnlinear') {
-        throw new ShrinkrayError('invalid-option', `${model.summary.fileName}: weight ${e.info.name} is in an ML program; a NeuralNetwork linear representation cannot be written there`);
-      }
-      if (r.repr.dtype !== e.w.dtype || r.repr.shape.join() !== e.w.shape.join()) {
-        throw new ShrinkrayError(
-          'invalid-option',
-          `${model.summary.fileName}: the result for ${e.info.name} is ${r.repr.dtype} [${r.repr.shape}], but the weight is ${e.w.dtype} [${e.w.shape}] (its consumers expect that type)`,
-        );
-      }
+  return internal;
+}
+
+/** A result the writer can store for its weight: known weight, ML program forms only there, same dtype and shape. */
+export function checkResult(model: LoadedModel, id: string, r: WeightResult): void {
+  if (r.status !== 'compressed' || !r.repr) return;
+  const e = coremlInternal(model).entries.get(id);
+  if (!e) throw new ShrinkrayError('internal', `${model.summary.fileName}: result for unknown weight ${id}`);
+  if (e.kind === 'mil') {
+    if (r.repr.kind === 'nnlinear') {
+      throw new ShrinkrayError('invalid-option', `${model.summary.fileName}: weight ${e.info.name} is in an ML program; a NeuralNetwork linear representation cannot be written there`);
+    }
+    if (r.repr.dtype !== e.w.dtype || r.repr.shape.join() !== e.w.shape.join()) {
+      throw new ShrinkrayError(
+        'invalid-option',
+        `${model.summary.fileName}: the result for ${e.info.name} is ${r.repr.dtype} [${r.repr.shape}], but the weight is ${e.w.dtype} [${e.w.shape}] (its consumers expect that type)`,
+      );
     }
   }
+}
+
+export interface RewriteParts {
+  source: ResultSource;
+  /** results of NeuralNetwork weights (empty when streaming) */
+  nnResults: Map<string, WeightResult>;
+  blobs: BlobWriter;
+  /** the output's specificationVersion as far as the blob-or-immediate rule needs it */
+  spec: () => number;
+}
+
+/** The rewritten root model message; blobs went to `parts.blobs`; `copied`: input blob files the output copies from. */
+export async function rewriteCoreML(model: LoadedModel, opts: WriteOptions, parts: RewriteParts): Promise<{ bytes: Uint8Array; copied: Set<string> }> {
+  const internal = coremlInternal(model);
   const ctx: Ctx = {
     internal,
-    results,
+    source: parts.source,
+    nnResults: parts.nnResults,
     target: opts.plan?.target ?? 'iOS16',
-    blobs: new BlobWriter(),
+    blobs: parts.blobs,
     copied: new Map(),
-    spec: predictSpec(internal, results, opts.plan?.target ?? 'iOS16'),
+    spec: parts.spec,
   };
   const { bytes } = await rewriteModel(internal.modelBytes, internal.root, ctx);
+  return { bytes, copied: new Set([...ctx.copied.keys()].map((k) => k.slice(0, k.lastIndexOf('@')))) };
+}
 
-  const tag = opts.tag ?? 'compressed';
+/** Output name stem of a model (`Model` for Model.mlpackage). */
+export function outputName(internal: CoreMLInternal, tag = 'compressed'): string {
   const baseName = internal.tree.name.replace(/\.(mlpackage|mlmodel|zip)$/i, '').replace(/\.mlpackage$/i, '');
-  if (internal.format === 'mlmodel' && ctx.blobs.count === 0) {
-    return { format: 'mlmodel', name: `${baseName}.${tag}.mlmodel`, files: [bytesFile(`${baseName}.${tag}.mlmodel`, bytes)] };
+  return `${baseName}.${tag}.mlpackage`;
+}
+
+/**
+ * The output's files in order: a bare .mlmodel when an .mlmodel input gains no blobs, else a package (the input
+ * package's other files, Manifest.json, model.mlmodel, weight.bin from `weightsFile`).
+ */
+export async function packageFiles(
+  internal: CoreMLInternal,
+  bytes: Uint8Array,
+  copied: Set<string>,
+  blobCount: number,
+  tag: string,
+  weightsFile: (path: string) => OutputFile,
+): Promise<WrittenModel> {
+  const name = outputName(internal, tag);
+  if (internal.format === 'mlmodel' && blobCount === 0) {
+    const file = name.replace(/\.mlpackage$/, '.mlmodel');
+    return { format: 'mlmodel', name: file, files: [bytesFile(file, bytes)] };
   }
   const modelPath = internal.format === 'mlpackage' ? internal.modelPath : 'Data/com.apple.CoreML/model.mlmodel';
-  const modelDir = modelPath.slice(0, modelPath.lastIndexOf('/'));
-  const weightsPath = `${modelDir}/weights/weight.bin`;
+  const weightsPath = weightsPathOf(internal);
   const files: OutputFile[] = [];
-  const referenced = new Set([...ctx.copied.keys()].map((k) => k.slice(0, k.lastIndexOf('@'))));
   if (internal.format === 'mlpackage') {
     // keep every other file of the package (extra manifest items, metadata) as it is
     for (const p of internal.tree.paths()) {
-      if (p === 'Manifest.json' || p === internal.modelPath || p === weightsPath || referenced.has(p)) continue;
+      if (p === 'Manifest.json' || p === internal.modelPath || p === weightsPath || copied.has(p)) continue;
       const src = internal.tree.get(p)!;
       const piece = 8 << 20;
       files.push({
@@ -377,13 +486,35 @@ export async function writeCoreML(model: LoadedModel, results: Map<string, Weigh
         },
       });
     }
-    files.push(await keepManifest(internal, ctx.blobs.count > 0));
+    files.push(await keepManifest(internal, blobCount > 0));
   } else {
-    files.push(manifestFile(ctx.blobs.count > 0));
+    files.push(manifestFile(blobCount > 0));
   }
   files.push(bytesFile(modelPath, bytes));
-  if (ctx.blobs.count > 0) files.push(ctx.blobs.file(weightsPath));
-  return { format: 'mlpackage', name: `${baseName}.${tag}.mlpackage`, files };
+  if (blobCount > 0) files.push(weightsFile(weightsPath));
+  return { format: 'mlpackage', name, files };
+}
+
+/** Where the output's weight.bin goes. */
+export function weightsPathOf(internal: CoreMLInternal): string {
+  const modelPath = internal.format === 'mlpackage' ? internal.modelPath : 'Data/com.apple.CoreML/model.mlmodel';
+  return `${modelPath.slice(0, modelPath.lastIndexOf('/'))}/weights/weight.bin`;
+}
+
+export async function writeCoreML(model: LoadedModel, results: Map<string, WeightResult>, opts: WriteOptions): Promise<WrittenModel> {
+  const internal = coremlInternal(model);
+  for (const [id, r] of results) checkResult(model, id, r);
+  const blobs = new BlobWriter();
+  const spec = predictSpec(internal, results, opts.plan?.target ?? 'iOS16');
+  const source: ResultSource = {
+    has: (id) => {
+      const r = results.get(id);
+      return !!r && r.status === 'compressed' && !!r.repr;
+    },
+    get: async (id) => results.get(id),
+  };
+  const { bytes, copied } = await rewriteCoreML(model, opts, { source, nnResults: results, blobs, spec: () => spec });
+  return packageFiles(internal, bytes, copied, blobs.count, opts.tag ?? 'compressed', (p) => blobs.file(p));
 }
 
 /** The input's Manifest.json, with a weights item added when the output needs one and it has none. */
