@@ -67,14 +67,16 @@ export function f16ArrayToF32(bits: Uint16Array, out = new Float32Array(bits.len
 
 export function f32ArrayToF16(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
   if (values instanceof Float32Array) {
-    // fast path for the common case of floats that are fp16 normals already (exact: low 13 mantissa bits 0,
-    // exponent in fp16's normal range); anything else goes through f32ToF16
+    // fast path for floats that are fp16 normals already (exact: low 13 mantissa bits 0, float32 biased exponent
+    // 113..142, i.e. fp16's 1..30): the fp16 pattern is sign | (bits 13..30 minus the exponent rebias 112 << 10).
+    // One predictable branch per value; anything else (zero, subnormal, inexact, out of range) goes through
+    // f32ToF16
     const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
     for (let i = 0; i < u.length; i++) {
       const x = u[i];
-      const e = ((x >>> 23) & 0xff) - 112; // fp16 biased exponent
-      if ((x & 0x1fff) === 0 && e > 0 && e < 31) out[i] = ((x >>> 16) & 0x8000) | (e << 10) | ((x >>> 13) & 0x3ff);
-      else out[i] = f32ToF16(values[i]);
+      const e = ((x >>> 23) & 0xff) - 113;
+      if ((x & 0x1fff) !== 0 || e >>> 0 > 29) out[i] = f32ToF16(values[i]);
+      else out[i] = ((x >>> 16) & 0x8000) | (((x >>> 13) & 0x3ffff) - 0x1c000);
     }
     return out;
   }

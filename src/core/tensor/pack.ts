@@ -23,6 +23,7 @@ export function packLSB(values: ArrayLike<number>, bits: number, count = values.
     return out;
   }
   if (bits === 1) {
+    if (values instanceof Uint8Array && (values.byteOffset & 3) === 0) return packBits(values, count, out);
     const whole = count >> 3;
     for (let j = 0, i = 0; j < whole; j++, i += 8) {
       out[j] =
@@ -40,6 +41,25 @@ export function packLSB(values: ArrayLike<number>, bits: number, count = values.
     out[byte] |= (v << off) & 0xff;
     if (off + bits > 8) out[byte + 1] |= v >>> (8 - off);
   }
+  return out;
+}
+
+/**
+ * 1-bit LSB-first packing of bytes (bit 0 of each), 32 values per step: each group of four bytes, read as one
+ * little-endian 32-bit word with bits at positions 0, 8, 16, 24, is gathered into a nibble by one multiply
+ * (0x10204080 moves them to bits 28..31; the cross products land on distinct lower bits, so no carries).
+ */
+function packBits(values: Uint8Array, count: number, out: Uint8Array): Uint8Array {
+  const u = new Uint32Array(values.buffer, values.byteOffset, count >> 2);
+  const words = count >> 5;
+  const o32 = new Uint32Array(out.buffer, out.byteOffset, words);
+  const nib = (w: number) => Math.imul(w & 0x01010101, 0x10204080) >>> 28;
+  for (let j = 0, k = 0; j < words; j++, k += 8) {
+    o32[j] =
+      nib(u[k]) | (nib(u[k + 1]) << 4) | (nib(u[k + 2]) << 8) | (nib(u[k + 3]) << 12) |
+      (nib(u[k + 4]) << 16) | (nib(u[k + 5]) << 20) | (nib(u[k + 6]) << 24) | (nib(u[k + 7]) << 28);
+  }
+  for (let i = words << 5; i < count; i++) out[i >> 3] |= (values[i] & 1) << (i & 7);
   return out;
 }
 

@@ -15,6 +15,7 @@ import type { DenseTensor } from '../../model/types';
 import type { OpMagnitudePrunerConfig, OpThresholdPrunerConfig, SparseRepr } from '../types';
 import { f64ToF16, numel, r16, splitAxis } from '../numeric';
 import { setHint, type ErrStats } from '../hints';
+import { gatherAboveF16, histogramF16 } from './f16-passes';
 
 export type Skip = { skip: string };
 
@@ -46,22 +47,6 @@ export function sparseFrom(dense: DenseTensor, keep: Uint8Array): SparseRepr {
     for (let i = 0; i < n; i++) if (keep[i]) values[j++] = fl[i];
   }
   return { kind: 'sparse', dtype: dense.dtype, shape: dense.shape.slice(), mask: keep, values };
-}
-
-/** fp16: keep |w| > threshold bits (zeros never kept), in one pass plus the gather of the nonzeros. */
-function sparseAbove(bits: Uint16Array, tb: number, keep: Uint8Array): SparseRepr {
-  const n = bits.length;
-  let d = 0;
-  for (let i = 0; i < n; i++) {
-    const k = (tb - (bits[i] & 0x7fff)) >>> 31; // branch-free (bits[i] & 0x7fff) > tb
-    keep[i] = k;
-    d += k;
-  }
-  const values = new Float32Array(d);
-  const tab = F16_TABLE;
-  let j = 0;
-  for (let i = 0; i < n; i++) if (keep[i]) values[j++] = tab[bits[i]];
-  return { kind: 'sparse', dtype: 'fp16', shape: [], mask: keep, values };
 }
 
 export function pruneThreshold(dense: DenseTensor, cfg: OpThresholdPrunerConfig): SparseRepr | Skip {
@@ -154,7 +139,6 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
     const b = F16_TABLE[kth(hiI)];
     const thr = lerpPercentile(a, b, gamma, r16);
     const tb = f64ToF16(thr) & 0x7fff; // threshold ≥ 0
-    if (mag16 === dense.data) return { ...sparseAbove(dense.data as Uint16Array, tb, keep), shape: dense.shape.slice() };
     for (let i = 0; i < n; i++) keep[i] = (mag16[i] & 0x7fff) <= tb ? 0 : 1;
   } else {
     const sorted = Float32Array.from(mag32!).sort();
@@ -171,8 +155,7 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
 function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma: number): SparseRepr {
   const bits = dense.data as Uint16Array;
   const n = bits.length;
-  const cnt = new Uint32Array(65536);
-  for (let i = 0; i < n; i++) cnt[bits[i]]++;
+  const cnt = histogramF16(bits);
   const kth = (k: number): number => {
     let acc = 0;
     for (let m = 0; m < 0x8000; m++) {
@@ -188,19 +171,8 @@ function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma
   let D = 0;
   for (let h = 0; h < 65536; h++) if ((h & 0x7fff) > tb) D += cnt[h];
   const keep = new Uint8Array(n);
-  // branch-free gather: after the last kept value, writes land at index D, past the end, which typed arrays
-  // ignore by definition (the array has exactly D values: writers may use its buffer as is)
   const values = new Float32Array(D);
-  let j = 0;
-  // k = (|h| > tb) as arithmetic, not a conditional: V8 compiles `c ? 1 : 0` to a branch, which mispredicts
-  // on half of the elements at 50% sparsity (2.5× slower)
-  for (let i = 0; i < n; i++) {
-    const h = bits[i];
-    const k = (tb - (h & 0x7fff)) >>> 31;
-    keep[i] = k;
-    values[j] = tab[h];
-    j += k;
-  }
+  gatherAboveF16(bits, tb, keep, values);
   const sp: SparseRepr = { kind: 'sparse', dtype: 'fp16', shape: dense.shape.slice(), mask: keep, values };
   const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
   for (let h = 0; h < 65536; h++) {

@@ -1,0 +1,115 @@
+/**
+ * The fast fp16 magnitude-pruning passes (histogram of bit patterns read as 32-bit pairs, 4-wide mask and
+ * gather, alignment fallbacks) against the plain definition: sort the magnitudes, numpy's linear percentile
+ * with the fp16 difference, threshold rounded to fp16, keep |w| > threshold.
+ */
+import { describe, expect, it } from 'vitest';
+import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
+import type { DenseTensor } from '../../model/types';
+import type { SparseRepr } from '../types';
+import { f64ToF16, r16 } from '../numeric';
+import { lerpPercentile, pruneMagnitude } from './prune';
+import { magnitudePrunerConfig } from './options';
+import { gatherAboveF16, histogramF16 } from './f16-passes';
+
+function rng(seed: number): () => number {
+  return () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+}
+
+/** Plain definition: mask and fp16 patterns of the kept values. */
+function reference(bits: Uint16Array, s: number): { mask: Uint8Array; kept: number[] } {
+  const n = bits.length;
+  const mags = Array.from(bits, (h) => h & 0x7fff).sort((a, b) => a - b);
+  const vidx = s * (n - 1);
+  const lo = Math.floor(vidx);
+  const hi = Math.min(lo + 1, n - 1);
+  const thr = lerpPercentile(F16_TABLE[mags[lo]], F16_TABLE[mags[hi]], vidx - lo, r16);
+  const tb = f64ToF16(thr) & 0x7fff;
+  const mask = new Uint8Array(n);
+  const kept: number[] = [];
+  for (let i = 0; i < n; i++)
+    if ((bits[i] & 0x7fff) > tb) {
+      mask[i] = 1;
+      kept.push(bits[i]);
+    }
+  return { mask, kept };
+}
+
+function check(bits: Uint16Array, s: number): void {
+  const dense: DenseTensor = { dtype: 'fp16', shape: [bits.length], data: bits };
+  const r = pruneMagnitude(dense, magnitudePrunerConfig({ target_sparsity: s })) as SparseRepr;
+  const ref = reference(bits, s);
+  expect(r.kind).toBe('sparse');
+  expect(r.shape).toEqual([bits.length]);
+  expect(r.mask).toEqual(ref.mask);
+  expect(r.values.length).toBe(ref.kept.length);
+  // every stored value is the kept weight itself, in order
+  expect(Array.from(r.values, (v) => f32ToF16(v))).toEqual(ref.kept);
+  expect(Array.from(r.values)).toEqual(ref.kept.map((h) => F16_TABLE[h]));
+}
+
+/** Gaussian-ish fp16 weights, with a share of exact zeros, negative zeros, subnormals and repeated values. */
+function weights(n: number, seed: number, std = 0.02): Uint16Array {
+  const r = rng(seed);
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r();
+    if (u < 0.03) out[i] = 0;
+    else if (u < 0.05) out[i] = 0x8000;
+    else if (u < 0.08) out[i] = (Math.floor(r() * 1023) + 1) | (r() < 0.5 ? 0x8000 : 0); // subnormal
+    else if (u < 0.2) out[i] = f32ToF16(r() < 0.5 ? 0.01 : -0.01); // a tie block
+    else out[i] = f32ToF16((r() + r() + r() - 1.5) * 2 * std);
+  }
+  return out;
+}
+
+describe('fp16 magnitude pruning (fast passes)', () => {
+  it('equals the sorted-percentile definition for every length 1..70 and several sparsities', () => {
+    for (let n = 1; n <= 70; n++)
+      for (const s of [0.1, 0.5, 0.75, 0.93]) check(weights(n, n * 31 + Math.round(s * 100)), s);
+  });
+
+  it('equals the definition on large tensors, aligned and at 2-, 4- and 6-byte offsets into a buffer', () => {
+    const base = weights(40_003 + 3, 5);
+    for (const off of [0, 1, 2, 3])
+      for (const s of [0.3, 0.5, 0.9]) check(base.subarray(off, off + 40_001 + (off & 1)), s);
+  });
+
+  it('with heavy ties (8 distinct magnitudes) prunes every tie at the threshold', () => {
+    const r = rng(3);
+    const levels = [0, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064].map((v) => f32ToF16(v));
+    const bits = Uint16Array.from({ length: 10_001 }, () => levels[Math.floor(r() * 8)] | (r() < 0.5 ? 0x8000 : 0));
+    for (const s of [0.2, 0.37, 0.5, 0.8]) check(bits, s);
+  });
+
+  it('histogramF16 counts every pattern, at any alignment', () => {
+    const b = weights(1001, 9);
+    for (const off of [0, 1]) {
+      const v = b.subarray(off, off + 999);
+      const cnt = histogramF16(v);
+      const ref = new Uint32Array(65536);
+      for (const h of v) ref[h]++;
+      expect(cnt).toEqual(ref);
+    }
+  });
+
+  it('gatherAboveF16 with a misaligned mask falls back to the plain loop with the same result', () => {
+    const bits = weights(103, 11);
+    const tb = f32ToF16(0.01) & 0x7fff;
+    let D = 0;
+    for (const h of bits) if ((h & 0x7fff) > tb) D++;
+    const a = new Uint8Array(103);
+    const va = new Float32Array(D);
+    gatherAboveF16(bits, tb, a, va);
+    const buf = new Uint8Array(104);
+    const b = buf.subarray(1);
+    const vb = new Float32Array(D);
+    gatherAboveF16(bits, tb, b, vb);
+    expect(b).toEqual(a);
+    expect(vb).toEqual(va);
+    expect(Array.from(a)).toEqual(Array.from(bits, (h) => ((h & 0x7fff) > tb ? 1 : 0)));
+  });
+});
