@@ -3,14 +3,16 @@
  *
  * The engine (palettize.ts) builds the weighted histogram of the distinct values, runs optimal 1-D k-means,
  * rounds the centers to the weight dtype and gives every element the nearest rounded entry. Here the histogram is
- * built once and every bit width reuses it: k-means per K (kmeansOptimal), then the error of the nearest-entry
- * assignment is summed over the distinct values (count × error²), never over the elements again. The numbers are
+ * built once and every bit width reuses it, and so does the k-means DP (kmeansOptimalMany: the layers of the
+ * largest K serve every smaller one); then the error of the nearest-entry assignment is summed over the distinct
+ * values (count × error²), never over the elements again. The numbers are
  * those compressJob reports for `OpPalettizerConfig(mode="kmeans", nbits, granularity="per_tensor")`; bytes are
  * the Core ML payload: packed indices ceil(n·nbits/8) plus 2^nbits LUT entries in the weight dtype (formats.md).
  */
 import { F16_TABLE } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
-import { kmeansOptimal } from './kmeans1d';
+import { kmeansOptimalMany } from './kmeans1d';
+import { countF16 } from './f16scan';
 import { rdtd } from '../numeric';
 
 export interface CurvePoint {
@@ -40,9 +42,9 @@ interface Hist {
 }
 
 /** fp16: counts by bit pattern in one pass; the distinct values in the engine's order (negatives, 0, positives). */
-function histF16(bits: Uint16Array): Hist & { cnt: Uint32Array } {
-  const cnt = new Uint32Array(65536);
-  for (let i = 0; i < bits.length; i++) cnt[bits[i]]++;
+function histF16(bits: Uint16Array): Hist & { cnt: Float64Array } {
+  const cnt = new Float64Array(65536);
+  countF16(bits, 0, bits.length, cnt);
   const tab = F16_TABLE;
   let d = 0;
   let sig = 0;
@@ -123,16 +125,21 @@ export function palettizeCurve(dense: DenseTensor, bits: readonly number[]): Cur
   const out: CurvePoint[] = [];
   for (const nbits of bits) {
     if (!Number.isInteger(nbits) || nbits < 1 || nbits > 8) throw new RangeError(`palettizeCurve: nbits must be 1..8 (got ${nbits})`);
+  }
+  // one DP for every bit width (the same optimum, ties included, as one kmeansOptimal per width)
+  const sols = h.xs.length ? kmeansOptimalMany(h.xs, h.ws, bits.map((b) => 1 << b)) : [];
+  for (let t = 0; t < bits.length; t++) {
+    const nbits = bits[t];
     const K = 1 << nbits;
     const bytes = Math.ceil((n * nbits) / 8) + K * (f16 ? 2 : 4);
-    const entries = h.xs.length ? Array.from(kmeansOptimal(h.xs, h.ws, K).centers, (c) => rdtd(dense.dtype, c)) : [];
+    const entries = h.xs.length ? Array.from(sols[t].centers, (c) => rdtd(dense.dtype, c)) : [];
     // the engine sorts entries with their slots; k-means centers are ascending, rounding keeps them non-decreasing
     const used = new Float64Array(entries.length);
     let se = 0;
     let mx = 0;
     if (f16 && 'cnt' in h) {
       // the engine's order: bit patterns 0..65535 (its fused statistics and its metrics histogram both)
-      const cnt = h.cnt as Uint32Array;
+      const cnt = h.cnt as Float64Array;
       for (let b = 0; b < 65536; b++) {
         const c = cnt[b];
         if (!c) continue;

@@ -12,6 +12,7 @@ import { F16_TABLE } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
 import type { FloatDtype, LutRepr, OpPalettizerConfig, WeightContext } from '../types';
 import { kmeansOptimal } from './kmeans1d';
+import { countF16, gatherF16 } from './f16scan';
 import { kmeansVectors, uniqueVectors } from './vector';
 import { normAxis, numel, r16, rdt, rdtd, splitAxis } from '../numeric';
 import { PALETTIZE_NBITS } from './options';
@@ -237,11 +238,7 @@ function histF16(bits: Uint16Array, L: Layout, g: number, gs: number, include?: 
   const w = new Float64Array(65536);
   if (!include && !ew && L.outer === 1) {
     // fast path: a contiguous run
-    const a = g * gs * L.inner;
-    const b = (g + 1) * gs * L.inner;
-    const cnt = new Uint32Array(65536);
-    for (let i = a; i < b; i++) cnt[bits[i]]++;
-    for (let h = 0; h < 65536; h++) w[h] = cnt[h];
+    countF16(bits, g * gs * L.inner, (g + 1) * gs * L.inner, w);
   } else {
     forGroup(L, g, gs, (i) => {
       if (include && !include[i]) return;
@@ -250,22 +247,28 @@ function histF16(bits: Uint16Array, L: Layout, g: number, gs: number, include?: 
   }
   // distinct values (merge +0/-0), sorted ascending
   const tab = F16_TABLE;
-  const vals: number[] = [];
-  const wts: number[] = [];
+  let d = w[0x8000] + w[0] > 0 ? 1 : 0;
+  for (let h = 1; h <= 0x7bff; h++) {
+    if (w[h] > 0) d++;
+    if (w[h | 0x8000] > 0) d++;
+  }
+  const xs = new Float64Array(d);
+  const ws = new Float64Array(d);
+  let j = 0;
   // negative values: 0xFBFF (most negative finite) down to 0x8001, then zero, then positives
   for (let h = 0xfbff; h >= 0x8001; h--) if (w[h] > 0) {
-    vals.push(tab[h]);
-    wts.push(w[h]);
+    xs[j] = tab[h];
+    ws[j++] = w[h];
   }
   if (w[0x8000] + w[0] > 0) {
-    vals.push(0);
-    wts.push(w[0x8000] + w[0]);
+    xs[j] = 0;
+    ws[j++] = w[0x8000] + w[0];
   }
   for (let h = 1; h <= 0x7bff; h++) if (w[h] > 0) {
-    vals.push(tab[h]);
-    wts.push(w[h]);
+    xs[j] = tab[h];
+    ws[j++] = w[h];
   }
-  return { xs: Float64Array.from(vals), ws: Float64Array.from(wts), bins: w };
+  return { xs, ws, bins: w };
 }
 
 function histF32(vals: Float32Array, L: Layout, g: number, gs: number, include?: Uint8Array, ew?: ((i: number) => number) | null): GroupHist {
@@ -418,9 +421,7 @@ function assignNearest(
       // byte table (64 KiB, cache-friendlier than the Int16 memo: ~15% faster)
       const code = new Uint8Array(65536);
       for (let h = 0; h < 65536; h++) if (bins[h] > 0) code[h] = memo[h] = nearest(tab[h]);
-      const a = g * gs * L.inner;
-      const b = (g + 1) * gs * L.inner;
-      for (let i = a; i < b; i++) out[i] = code[bits[i]];
+      gatherF16(bits, g * gs * L.inner, (g + 1) * gs * L.inner, code, out);
     } else if (L.outer === 1) {
       const a = g * gs * L.inner;
       const b = (g + 1) * gs * L.inner;

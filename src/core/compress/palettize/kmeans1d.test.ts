@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { kmeans1d, kmeans1dMany, kmeans1dSmawk } from './kmeans1d';
+
+/** Sorted distinct values with weights; `even` gives an evenly spaced grid with equal weights (exact ties). */
+function data(seed: number, n: number, even: boolean): { xs: Float64Array; ws: Float64Array } {
+  let s = seed;
+  const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647;
+  if (even) return { xs: Float64Array.from({ length: n }, (_, i) => i - (n >> 1)), ws: new Float64Array(n).fill(3) };
+  const set = new Set<number>();
+  while (set.size < n) set.add(rnd() * 2 - 1);
+  const xs = Float64Array.from(set).sort();
+  return { xs, ws: Float64Array.from(xs, () => 1 + Math.floor(rnd() * 9)) };
+}
+
+describe('kmeans1dMany', () => {
+  it('gives, for every k, exactly what kmeans1d gives for that k alone (centers, starts, cost)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.boolean(),
+        fc.uniqueArray(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 6 }),
+        (seed, n, even, ks) => {
+          const { xs, ws } = data(seed, n, even);
+          const many = kmeans1dMany(xs, ws, ks);
+          ks.forEach((k, t) => {
+            const one = kmeans1d(xs, ws, k);
+            expect(Array.from(many[t].starts)).toEqual(Array.from(one.starts));
+            expect(Array.from(many[t].centers)).toEqual(Array.from(one.centers));
+            expect(many[t].cost).toBe(one.cost);
+            expect(many[t].centers.length).toBe(Math.min(k, n));
+          });
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('reaches the optimum of the independent SMAWK solver at every k of a 5,000-point Gaussian histogram', () => {
+    let s = 99;
+    const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647;
+    const m = new Map<number, number>();
+    for (let i = 0; i < 200000; i++) {
+      const v = Math.round(Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd()) * 800) / 800;
+      m.set(v, (m.get(v) ?? 0) + 1);
+    }
+    const xs = Float64Array.from(m.keys()).sort();
+    const ws = Float64Array.from(xs, (x) => m.get(x)!);
+    expect(xs.length).toBeGreaterThan(4000);
+    const ks = [2, 4, 8, 16, 64];
+    const many = kmeans1dMany(xs, ws, ks);
+    ks.forEach((k, t) => {
+      const ref = kmeans1dSmawk(xs, ws, k);
+      expect(Math.abs(many[t].cost - ref.cost)).toBeLessThanOrEqual(ref.cost * 1e-12);
+      expect(many[t].starts.length).toBe(k);
+      // starts strictly increasing from 0: k non-empty clusters
+      expect(many[t].starts[0]).toBe(0);
+      for (let c = 1; c < k; c++) expect(many[t].starts[c]).toBeGreaterThan(many[t].starts[c - 1]);
+    });
+  });
+
+  it('k ≥ n: every value its own cluster at zero cost; empty input: no clusters', () => {
+    const xs = Float64Array.from([1, 2, 4]);
+    const ws = Float64Array.from([1, 1, 1]);
+    const [a, b, c] = kmeans1dMany(xs, ws, [3, 8, 2]);
+    expect(Array.from(a.centers)).toEqual([1, 2, 4]);
+    expect(a.cost).toBe(0);
+    expect(Array.from(b.starts)).toEqual([0, 1, 2]);
+    expect(Array.from(c.centers)).toEqual([1.5, 4]);
+    expect(c.cost).toBeCloseTo(0.5, 12);
+    expect(kmeans1dMany(new Float64Array(0), new Float64Array(0), [4])[0].centers.length).toBe(0);
+  });
+});
