@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { benchModel } from './bench-model';
 import { pickFolder, REPO, shot, watchRequests } from './helpers';
 
-test('100 MB model: the main thread stays free while statistics and compression run', async ({ page }) => {
+test('100 MB model: the main thread stays free while statistics and compression run', async ({ page, browser }) => {
   test.setTimeout(600_000);
   const dir = await benchModel(resolve(REPO, 'test-results/bench'));
   const foreign = watchRequests(page);
@@ -31,6 +31,14 @@ test('100 MB model: the main thread stays free while statistics and compression 
     .toBe(true);
   const statsMs = Date.now() - t0;
 
+  // SHRINKRAY_TRACE=1: a Chromium trace of the interaction for e2e/tools/trace-top.mjs (what the long tasks are made of)
+  const trace = !!process.env.SHRINKRAY_TRACE;
+  if (trace) {
+    await browser.startTracing(page, {
+      path: resolve(REPO, 'test-results/perf-trace.json'),
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.execute', 'blink', 'toplevel', 'disabled-by-default-v8.gc', 'disabled-by-default-v8.cpu_profiler'],
+    });
+  }
   const mark = await page.evaluate(() => performance.now());
   const t1 = Date.now();
   await page.getByRole('button', { name: '8-bit palettization', exact: true }).click();
@@ -63,6 +71,7 @@ test('100 MB model: the main thread stays free while statistics and compression 
   await expect(page.getByTestId('recipe')).toBeVisible();
   const recipeMs = Date.now() - t3;
   const end = await page.evaluate(() => performance.now());
+  if (trace) await browser.stopTracing();
   await shot(page, '40-bench-100mb');
 
   const long = await page.evaluate(() => (window as unknown as { __long: { start: number; duration: number }[] }).__long);
@@ -127,6 +136,7 @@ test('100 MB model: time from a preset to the size budget recipe, with nothing c
   await expect
     .poll(async () => (await page.getByTestId('stats-progress').getAttribute('data-done')) === '14', { timeout: 300_000 })
     .toBe(true);
+  const click = await page.evaluate(() => performance.now());
   const t0 = Date.now();
   await page.getByRole('button', { name: '8-bit palettization', exact: true }).click();
   await expect(page.getByTestId('totals')).toHaveAttribute('data-done', 'yes', { timeout: 300_000 });
@@ -137,7 +147,16 @@ test('100 MB model: time from a preset to the size budget recipe, with nothing c
   await page.getByTestId('budget-compute').click();
   await expect(page.getByTestId('recipe')).toBeVisible();
   const recipeMs = Date.now() - t0;
-  const figures = { presetMs, curvesAfterPresetMs: curvesMs, recipeAfterPresetMs: recipeMs };
+  // the worker calls (engine.ts's job:… measures), from the click: what ran when, and for how long
+  const schedule = await page.evaluate(
+    (from) =>
+      performance
+        .getEntriesByType('measure')
+        .filter((m) => m.name.startsWith('job:') && m.startTime >= from)
+        .map((m) => `${Math.round(m.startTime - from)}+${Math.round(m.duration)} ${m.name.slice(4)}`),
+    click,
+  );
+  const figures = { presetMs, curvesAfterPresetMs: curvesMs, recipeAfterPresetMs: recipeMs, schedule };
   console.log('PERF-BUDGET', JSON.stringify(figures));
   writeFileSync(resolve(REPO, 'test-results/perf-budget.json'), JSON.stringify(figures, null, 2));
   await shot(page, '41-bench-budget');

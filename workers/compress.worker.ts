@@ -1,6 +1,6 @@
 /**
  * The worker entry point: statistics and compression of one tensor per call (the engine's pure compressJob).
- * Inputs arrive transferred; the compressed representation goes back transferred, or is dropped when the
+ * Tensors arrive transferred, or as a File and a byte range that the worker reads itself (workers/read.ts); the compressed representation goes back transferred, or is dropped when the
  * caller only needs the numbers (candidate curves for the trade-off chart and the size budget).
  */
 import * as Comlink from 'comlink';
@@ -13,6 +13,7 @@ import { f16ArrayToF32 } from '../src/core/tensor/fp16';
 import { countDistinctF16, weightStats, type WeightStats } from './stats';
 import { reprBuffers } from './transfer';
 import { curveResults } from './curve';
+import { denseOf, type DenseInput } from './read';
 
 const api = {
   stats(values: Float32Array): WeightStats {
@@ -23,15 +24,16 @@ const api = {
     return weightStats(decompress(repr));
   },
   /** statistics of a dense stored tensor: fp16 bits are widened here, off the page's main thread */
-  statsDense(dense: DenseTensor): WeightStats {
+  async statsDense(input: DenseInput): Promise<WeightStats> {
+    const dense: DenseTensor = await denseOf(input);
     if (dense.dtype === 'fp16') {
       const bits = dense.data as Uint16Array;
       return weightStats(f16ArrayToF32(bits), 64, countDistinctF16(bits));
     }
     return weightStats(dense.data as Float32Array);
   },
-  compress(dense: DenseTensor, job: Job, keepRepr: boolean): WeightResult {
-    const r = compressJob(dense, job);
+  async compress(input: DenseInput, job: Job, keepRepr: boolean): Promise<WeightResult> {
+    const r = compressJob(await denseOf(input), job);
     if (!keepRepr) {
       const { repr: _drop, ...rest } = r;
       return rest;
@@ -39,8 +41,8 @@ const api = {
     return Comlink.transfer(r, reprBuffers(r.repr));
   },
   /** several candidate jobs of one weight from one tensor (the size budget's per-layer curve); numbers only */
-  curve(dense: DenseTensor, jobs: Job[]): WeightResult[] {
-    return curveResults(dense, jobs);
+  async curve(input: DenseInput, jobs: Job[]): Promise<WeightResult[]> {
+    return curveResults(await denseOf(input), jobs);
   },
 };
 

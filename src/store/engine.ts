@@ -7,9 +7,10 @@ import * as Comlink from 'comlink';
 import type { CompressionPlan, WeightResult } from '../core/compress/types';
 import { jobKey, selectJobs, type Job } from '../core/engine';
 import type { LoadedModel } from '../core/model/types';
-import { getPool, transferable } from './pool';
+import { getPool } from './pool';
 import { useModel } from './model';
 import { isFusedModel } from './fusion';
+import { denseInput } from './locate';
 
 /** Cache keys per loaded model: a fused model's results never answer for the original's, nor the reverse. */
 function modelKey(model: LoadedModel): string {
@@ -34,6 +35,11 @@ export function cachedResult(model: LoadedModel, item: WorkItem): WeightResult |
   return pool.cached<WeightResult>(`full|${gen}|${item.key}`) ?? pool.cached<WeightResult>(`lite|${gen}|${item.key}`);
 }
 
+/** A `job:<what>` performance measure from a worker call's start to its answer (e2e/perf.spec.ts prints the schedule). */
+function measureJob(what: string, start: number): void {
+  if (typeof performance.measure === 'function') performance.measure(`job:${what}`, { start, end: performance.now() });
+}
+
 /** `priority`: the current plan's jobs go before queued background work (candidates: -1). */
 export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal?: AbortSignal, priority = 0): Promise<WeightResult> {
   const pool = getPool();
@@ -44,9 +50,11 @@ export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal
   if (hit) return Promise.resolve(hit);
   return pool.run(
     async (api) => {
-      const dense = await model.readDense(item.id);
-      const data = transferable(dense.data);
-      return api.compress(Comlink.transfer({ ...dense, data }, [data.buffer]), item.job, full);
+      const start = performance.now();
+      const { input, transfer } = await denseInput(model, item.id);
+      const r = await api.compress(Comlink.transfer(input, transfer), item.job, full);
+      measureJob(`${item.job.name} ${item.job.label}`, start);
+      return r;
     },
     { key: full ? fullKey : liteKey, signal, priority },
   );
@@ -64,9 +72,11 @@ export function runCurve(model: LoadedModel, items: WorkItem[], signal?: AbortSi
   if (hit) return Promise.resolve(hit);
   return pool.run(
     async (api) => {
-      const dense = await model.readDense(items[0].id);
-      const data = transferable(dense.data);
-      return api.curve(Comlink.transfer({ ...dense, data }, [data.buffer]), items.map((i) => i.job));
+      const start = performance.now();
+      const { input, transfer } = await denseInput(model, items[0].id);
+      const r = await api.curve(Comlink.transfer(input, transfer), items.map((i) => i.job));
+      measureJob(`${items[0].job.name} curve of ${items.length}`, start);
+      return r;
     },
     { key, signal, priority },
   );

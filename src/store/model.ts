@@ -12,6 +12,7 @@ import { isAbort } from '../../workers/pool';
 import type { WeightStats } from '../../workers/stats';
 import { browserTree, type NamedFile } from '../ui/files/tree';
 import { getPool, transferable } from './pool';
+import { denseInput } from './locate';
 
 export interface ModelState {
   model: LoadedModel | null;
@@ -141,9 +142,9 @@ function computeStats(model: LoadedModel, generation: number): void {
         async (api) => {
           // dense float weights go over as stored (fp16 bits widen in the worker); compressed ones decompressed
           if (!w.compression && (w.dtype === 'fp16' || w.dtype === 'fp32')) {
-            const dense = await model.readDense(w.id);
-            const data = transferable(dense.data);
-            return api.statsDense(Comlink.transfer({ ...dense, data }, [data.buffer]));
+            // read by the worker where the bytes sit in a File (locate.ts), else read here and transferred
+            const { input, transfer } = await denseInput(model, w.id);
+            return api.statsDense(Comlink.transfer(input, transfer));
           }
           if (!w.compression) {
             // integer tensors and the like: their float values as the reader gives them

@@ -93,6 +93,12 @@ export interface OptimizeState {
 }
 
 let currentAbort: AbortController | null = null;
+/**
+ * The current plan's jobs in flight (or done) by job key, for the model they run on: a candidate whose job is the
+ * same (e.g. the budget's 8-bit palettization while the 8-bit preset runs) takes that result instead of computing
+ * it a second time.
+ */
+let currentJobs: { model: LoadedModel | null; byKey: Map<string, Promise<WeightResult>> } = { model: null, byKey: new Map() };
 let candAbort: AbortController | null = null;
 /** what the candidates in flight depend on (model generation, target, weight threshold); null when none run */
 let candSig: string | null = null;
@@ -360,8 +366,11 @@ export function recompute(): void {
   for (const r of work.skipped) results[r.id] = r;
   // results already in the cache show at once; the rest stream in
   useOptimize.setState({ plan, planError: null, results, errors: {}, done: work.skipped.length, total: work.skipped.length + work.jobs.length });
+  currentJobs = { model, byKey: new Map() };
   for (const j of work.jobs) {
-    runJob(model, j, true, ctl.signal, 1).then(
+    const p = runJob(model, j, true, ctl.signal, 1);
+    currentJobs.byKey.set(j.key, p);
+    p.then(
       (r) => landCurrent({ id: j.id, result: r }, valid),
       (e) => {
         if (!isAbort(e)) landCurrent({ id: j.id, error: describeError(e) }, valid);
@@ -392,6 +401,7 @@ function computeCandidates(model: LoadedModel, generation: number): void {
   const budget = cands.filter(isBudgetOption);
   const perWeight = new Map<string, { cand: string; item: WorkItem }[]>();
   const later: { cand: string; item: WorkItem }[] = [];
+  const shared: { cand: string; item: WorkItem; result: Promise<WeightResult> }[] = [];
   for (const c of cands) {
     let work;
     try {
@@ -412,6 +422,7 @@ function computeCandidates(model: LoadedModel, generation: number): void {
         const { repr: _repr, ...numbers } = hit;
         init[item.id] = numbers;
       }
+      else if (currentJobs.model === model && currentJobs.byKey.has(item.key)) shared.push({ cand: c.id, item, result: currentJobs.byKey.get(item.key)! });
       else if (!inBudget) later.push({ cand: c.id, item });
       else perWeight.set(item.id, [...(perWeight.get(item.id) ?? []), { cand: c.id, item }]);
     }
@@ -421,6 +432,24 @@ function computeCandidates(model: LoadedModel, generation: number): void {
     const p = runCurve(model, list.map((x) => x.item), ctl.signal).then(
       (rs) => rs.forEach((r, i) => landCandidate({ cand: list[i].cand, id: list[i].item.id, result: r }, valid)),
       () => undefined,
+    );
+    pending.push(p);
+  }
+  // the same job as one of the current plan's: its result (numbers only); computed here only if that job is
+  // cancelled (the settings changed before it finished) or failed
+  for (const { cand, item, result } of shared) {
+    const p = result.then(
+      (r) => {
+        const { repr: _repr, ...numbers } = r;
+        landCandidate({ cand, id: item.id, result: numbers }, valid);
+      },
+      () => {
+        if (ctl.signal.aborted) return;
+        return runJob(model, item, false, ctl.signal, -1).then(
+          (r) => landCandidate({ cand, id: item.id, result: r }, valid),
+          () => undefined,
+        );
+      },
     );
     pending.push(p);
   }

@@ -4,9 +4,22 @@
  */
 import type { ByteSource, FileTree } from '../../core/io/source';
 
-export function fileSource(file: Blob, name: string): ByteSource {
+/**
+ * A ByteSource over a browser Blob that also hands out the Blob itself: a worker given the Blob and a byte range
+ * reads the range there (src/store/locate.ts), so big weights never pass through the page's thread.
+ */
+export interface BlobSource extends ByteSource {
+  readonly blob: Blob;
+}
+
+export function isBlobSource(s: ByteSource | undefined): s is BlobSource {
+  return !!s && typeof Blob !== 'undefined' && (s as Partial<BlobSource>).blob instanceof Blob;
+}
+
+export function fileSource(file: Blob, name: string): BlobSource {
   return {
     name,
+    blob: file,
     size: file.size,
     async read(offset, length) {
       if (offset < 0 || length < 0 || offset + length > file.size) {
