@@ -93,43 +93,11 @@ export function kmeans1dMany(xs: Float64Array, ws: Float64Array, ks: readonly nu
   const stack = new Int32Array(4 * 128);
   for (let c = 2; c <= Kmax && c < n; c++) {
     // D[c][n] alone when some k = c asks for it: one scan of every split
-    if (want[c]) {
-      const { best, bi } = scan(A, n, c - 1, n - 1);
-      finals[c] = best;
-      finalArg[c] = bi;
-    }
+    if (want[c]) finals[c] = scan(A, n, c - 1, n - 1, finalArg, c);
     if (c === Kmax) break;
-    // D[c][j] for j in [c, n-1] (rows later layers read), split i in [c-1, j-1], by divide and conquer over j
+    // D[c][j] for j in [c, n-1] (rows later layers read)
     const arg = big ? new Int32Array(n + 1) : new Uint16Array(n + 1);
-    // Knuth's bound: the optimal split for (c, j) is ≥ the one for (c-1, j)
-    const lower = back.length ? back[back.length - 1] : null;
-    let sp = 0;
-    stack[sp++] = c;
-    stack[sp++] = n - 1;
-    stack[sp++] = c - 1;
-    stack[sp++] = n - 1;
-    while (sp > 0) {
-      const hiI = stack[--sp];
-      const loI = stack[--sp];
-      const hj = stack[--sp];
-      const lj = stack[--sp];
-      if (lj > hj) continue;
-      const mid = (lj + hj) >> 1;
-      const from = lower !== null && lower[mid] > loI ? lower[mid] : loI;
-      const top = hiI < mid - 1 ? hiI : mid - 1;
-      const { best, bi } = scan(A, mid, from, top);
-      cur[mid] = best;
-      arg[mid] = bi;
-      stack[sp++] = lj;
-      stack[sp++] = mid - 1;
-      stack[sp++] = loI;
-      stack[sp++] = bi;
-      stack[sp++] = mid + 1;
-      stack[sp++] = hj;
-      stack[sp++] = bi;
-      stack[sp++] = hiI;
-    }
-    for (let j = c; j < n; j++) A[4 * j + 3] = cur[j];
+    layer(A, cur, arg, back.length ? back[back.length - 1] : null, stack, c, n);
     back.push(arg);
   }
   for (let t = 0; t < ks.length; t++) {
@@ -155,10 +123,69 @@ export function kmeans1dMany(xs: Float64Array, ws: Float64Array, ks: readonly nu
   return out;
 }
 
-const scanOut = { best: 0, bi: 0 };
+/**
+ * Layer c of the DP: D[c][j] for j in [c, n-1] from D[c-1] (column 3 of A, overwritten with D[c] at the end),
+ * split i in [c-1, j-1], by divide and conquer over j with Knuth's bound (the optimal split for (c, j) is ≥ the
+ * one for (c-1, j), `lower`). A function of its own, with its scan inline: V8 optimises a small hot loop once;
+ * the whole solver as one function was recompiled on stack replacement a dozen times (~30 ms each) and its
+ * first solves ran ~4x slower, which is all a one-shot run sees.
+ */
+function layer(
+  A: Float64Array,
+  cur: Float64Array,
+  arg: Uint16Array | Int32Array,
+  lower: Uint16Array | Int32Array | null,
+  stack: Int32Array,
+  c: number,
+  n: number,
+): void {
+  let sp = 0;
+  stack[sp++] = c;
+  stack[sp++] = n - 1;
+  stack[sp++] = c - 1;
+  stack[sp++] = n - 1;
+  while (sp > 0) {
+    const hiI = stack[--sp];
+    const loI = stack[--sp];
+    const hj = stack[--sp];
+    const lj = stack[--sp];
+    if (lj > hj) continue;
+    const mid = (lj + hj) >> 1;
+    const from = lower !== null && lower[mid] > loI ? lower[mid] : loI;
+    const top = hiI < mid - 1 ? hiI : mid - 1;
+    const pm = 4 * mid;
+    const wm = A[pm];
+    const sm = A[pm + 1];
+    const qm = A[pm + 2];
+    let best = Infinity;
+    let bi = from;
+    for (let i = from, p = 4 * from; i <= top; i++, p += 4) {
+      const w = wm - A[p];
+      const s = sm - A[p + 1];
+      let cc = qm - A[p + 2] - (s * s) / w;
+      if (cc < 0) cc = 0;
+      const v = A[p + 3] + cc;
+      if (v < best) {
+        best = v;
+        bi = i;
+      }
+    }
+    cur[mid] = best;
+    arg[mid] = bi;
+    stack[sp++] = lj;
+    stack[sp++] = mid - 1;
+    stack[sp++] = loI;
+    stack[sp++] = bi;
+    stack[sp++] = mid + 1;
+    stack[sp++] = hj;
+    stack[sp++] = bi;
+    stack[sp++] = hiI;
+  }
+  for (let j = c; j < n; j++) A[4 * j + 3] = cur[j];
+}
 
-/** min over splits i in [from, top] of D[i] + cost(i, j) (first minimum); best = Infinity for an empty range. */
-function scan(A: Float64Array, j: number, from: number, top: number): { best: number; bi: number } {
+/** min over splits i in [from, top] of D[i] + cost(i, j) (first minimum, its split into argOut[at]). */
+function scan(A: Float64Array, j: number, from: number, top: number, argOut: Int32Array, at: number): number {
   const pj = 4 * j;
   const wj = A[pj];
   const sj = A[pj + 1];
@@ -176,9 +203,8 @@ function scan(A: Float64Array, j: number, from: number, top: number): { best: nu
       bi = i;
     }
   }
-  scanOut.best = best;
-  scanOut.bi = bi;
-  return scanOut;
+  argOut[at] = bi;
+  return best;
 }
 
 /** Weighted means of the clusters that start at `starts`. */
