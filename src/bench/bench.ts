@@ -1,8 +1,9 @@
 /**
  * npm run bench: the compression engine end to end on a 100 MB fp16 ML program with the layer shapes of the
  * reference model (issue 3), against coremltools 9's figures on a 2-core machine. Each operation runs in its
- * own child process (one worker, one thread) so that its peak RSS is its own: read the model from disk,
- * runPlan, write the compressed .mlpackage (writeCoreML) to a temp folder. The last line is one JSON object.
+ * own child process (one worker, one thread) so that its peak RSS is its own: read the model from disk, then
+ * compress and write the .mlpackage to a temp folder weight by weight (src/core/engine/stream.ts, the CLI's path;
+ * same bytes as runPlan + writeCoreML). The last line is one JSON object.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, writeSync, rmSync, statSync, readdirSync } from 'node:fs';
@@ -137,7 +138,10 @@ async function inventoryChild(modelPath: string): Promise<void> {
   process.stdout.write('RESULT ' + JSON.stringify(out) + '\n');
 }
 
-/** Child: one operation, measured end to end. */
+/**
+ * Child: one operation, measured end to end as the CLI runs it: load, then the streaming runner (each weight read,
+ * compressed, emitted and its blobs written before the next; weight.bin, then the package's other files).
+ */
 async function child(opName: string, modelPath: string, outRoot: string): Promise<void> {
   if (opName === 'inventory') return inventoryChild(modelPath);
   let peak = 0;
@@ -150,58 +154,43 @@ async function child(opName: string, modelPath: string, outRoot: string): Promis
   const plan = await spec.plan();
   const { loadModel } = await import('../core/formats/index');
   const { pathTree } = await import('../node/fs-tree');
-  const { runPlan } = await import('../core/engine/run');
-  const { writeCoreML } = await import('../core/formats/coreml/write');
+  const { compressToSink } = await import('../core/engine/stream');
+  const { folderSink } = await import('../node/write-output');
+  const { forcedCollector } = await import('../node/collect');
   const rss0 = process.memoryUsage().rss;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const model = await loadModel(pathTree(modelPath));
   const tLoad = performance.now();
   const cpuLoad = process.cpuUsage(cpu0);
-  const results = await runPlan(model, plan);
-  sample();
-  const peakRun = peak;
-  const mem = process.memoryUsage();
-  const tRun = performance.now();
-  const cpuRun = process.cpuUsage(cpu0);
-  let outBytes = 0;
-  let writer = 'writeCoreML';
-  try {
-    const written = await writeCoreML(model, results, { plan, tag: opName });
-    outBytes = await writeModelTo(written, join(outRoot, opName + '.mlpackage'));
-  } catch (e) {
-    // the writer is another engineer's work in progress: fall back to packing the payload bytes
-    writer = `payload only (writeCoreML failed: ${(e as Error).message.slice(0, 120)})`;
-    const { packLSB } = await import('../core/tensor/pack');
-    for (const r of results.values()) {
-      const repr = r.repr;
-      if (!repr) continue;
-      if (repr.kind === 'lut') outBytes += packLSB(repr.indices, repr.nbits).length + repr.lut.length * 2;
-      else if (repr.kind === 'affine') outBytes += repr.data.length + repr.scale.length * 2;
-      else if (repr.kind === 'sparse') outBytes += packLSB(repr.mask, 1).length + repr.values.length * 2;
-    }
-  }
+  const dir = join(outRoot, opName + '.mlpackage');
+  mkdirSync(dir);
+  const run = await compressToSink(model, plan, folderSink(dir), { tag: opName, collect: process.env.SHRINKRAY_BENCH_NO_GC ? undefined : forcedCollector() });
   const tEnd = performance.now();
   const cpu = process.cpuUsage(cpu0);
   sample();
   clearInterval(timer);
+  const mem = process.memoryUsage();
   const maxRss = process.resourceUsage().maxRSS * 1024;
-  const compressed = [...results.values()].filter((r) => r.status === 'compressed').length;
+  const compressed = [...run.results.values()].filter((r) => r.status === 'compressed').length;
+  const outBytes = run.written.files.reduce((a, f) => a + f.size, 0);
+  if (dirBytes(dir) !== outBytes) throw new Error(`${dir}: ${dirBytes(dir)} bytes on disk, the writer listed ${outBytes}`);
   const out = {
     op: opName,
     seconds: (tEnd - t0) / 1000,
     cpu_s: (cpu.user + cpu.system) / 1e6,
     load_s: (tLoad - t0) / 1000,
-    compress_s: (tRun - tLoad) / 1000,
-    write_s: (tEnd - tRun) / 1000,
-    cpu_phases: [cpuLoad, cpuRun, cpu].map((c, i, a) => (c.user + c.system - (i ? a[i - 1].user + a[i - 1].system : 0)) / 1e6),
+    read_s: run.seconds.read,
+    collect_s: run.seconds.collect,
+    compress_s: run.seconds.compress,
+    write_s: run.seconds.write,
+    cpu_phases: [cpuLoad, cpu].map((c, i, a) => (c.user + c.system - (i ? a[i - 1].user + a[i - 1].system : 0)) / 1e6),
     peak_bytes: Math.max(peak, maxRss),
     rss_start: rss0,
-    peak_run: peakRun,
     after_run: { rss: mem.rss, heap: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
     out_bytes: outBytes,
     compressed,
-    writer,
+    writer: 'compressToSink',
   };
   process.stdout.write('RESULT ' + JSON.stringify(out) + '\n');
 }
@@ -280,12 +269,12 @@ async function main(): Promise<void> {
         continue;
       }
       console.log(
-        `${spec.op}: ${row.seconds.toFixed(2)} s wall (load ${res.load_s.toFixed(2)}, compress ${res.compress_s.toFixed(2)}, write ${res.write_s.toFixed(2)}), ` +
-          `${res.cpu_s.toFixed(2)} s CPU (${res.cpu_phases.map((x: number) => x.toFixed(2)).join(' + ')}), ` +
+        `${spec.op}: ${row.seconds.toFixed(2)} s wall (load ${res.load_s.toFixed(2)}, read ${res.read_s.toFixed(2)}, compress ${res.compress_s.toFixed(2)}, write ${res.write_s.toFixed(2)}, forced GC ${res.collect_s.toFixed(3)}), ` +
+          `${res.cpu_s.toFixed(2)} s CPU (load ${res.cpu_phases.map((x: number) => x.toFixed(2)).join(', rest ')}), ` +
           `${row.mb_per_s} MB/s, peak ${row.peak_mb} MB (${row.peak_vs_model}× the model; coremltools ~${spec.coremltools.peakMb} MB), ` +
           `${row.ratio_vs_coremltools}× faster than coremltools' ${spec.coremltools.seconds} s; ${res.compressed} weights compressed, ` +
           `${(res.out_bytes / 1e6).toFixed(1)} MB written (${res.writer}); RSS ${(res.rss_start / 1e6).toFixed(0)} MB at start, ` +
-          `${(res.peak_run / 1e6).toFixed(0)} MB peak during runPlan, ${(res.after_run.arrayBuffers / 1e6).toFixed(0)} MB of typed arrays held after it`,
+          `${(res.after_run.rss / 1e6).toFixed(0)} MB at the end, ${(res.after_run.arrayBuffers / 1e6).toFixed(0)} MB of typed arrays held then`,
       );
     }
     const la = loadavg()[0];

@@ -92,10 +92,12 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   const { treeForPath } = await import('../node/load');
   const { loadModel } = await import('../core/formats');
   const { prepareForPlan } = await import('../core/formats/coreml/nn/prepare');
-  const { buildPlan, runEngine } = await import('./engine-glue');
+  const { buildPlan, runEngine, canStream, streamEngine } = await import('./engine-glue');
+  const { streamedName } = await import('../core/engine/stream');
+  const { forcedCollector } = await import('../node/collect');
   const { planToDict } = await import('../core/plan');
   const { writeModel } = await import('../core/formats/write');
-  const { writeOutput } = await import('../node/write-output');
+  const { writeOutput, writeStreamedOutput } = await import('../node/write-output');
   // Options are checked before the model is read (a big model takes a while); the target check follows once
   // the model's own target is known.
   buildPlan(raw, undefined, 'iOS18', configPath);
@@ -114,14 +116,31 @@ export async function compressCommand(argv: string[], out: (s: string) => void, 
   process.once('SIGINT', onSigint);
   const bar = progressBar(!quiet && !json);
   const t0 = performance.now();
-  let results: Map<string, WeightResult>;
+  let results = new Map<string, WeightResult>();
   let written;
+  const onProgress = (done: number, total: number) => bar.update(done, total);
+  const tag = planTag(plan);
   try {
-    results = await runEngine(model, plan, ac.signal, (done: number, total: number) => bar.update(done, total));
-    bar.done();
-    const tag = planTag(plan);
-    const wm = await writeModel(model, results, { plan, tag });
-    written = await writeOutput(wm, output, ac.signal);
+    if (canStream(model, plan)) {
+      // an .mlpackage ML program: compressed and written weight by weight (peak memory about the biggest weight's)
+      const name = streamedName(model, tag);
+      written = await writeStreamedOutput(
+        name,
+        output,
+        async (sink) => {
+          const run = await streamEngine(model, plan, sink, { signal: ac.signal, onProgress, tag, collect: forcedCollector() });
+          bar.done();
+          results = run.results;
+          return run.written;
+        },
+        ac.signal,
+      );
+    } else {
+      results = await runEngine(model, plan, ac.signal, onProgress);
+      bar.done();
+      const wm = await writeModel(model, results, { plan, tag });
+      written = await writeOutput(wm, output, ac.signal);
+    }
   } finally {
     bar.done();
     process.removeListener('SIGINT', onSigint);

@@ -7,6 +7,7 @@ import { isShrinkrayError, ShrinkrayError } from '../core/errors';
 import type { LoadedModel, ModelSummary } from '../core/model/types';
 import { checkPlanTarget, modelTarget, planFromDict, validatePlan } from '../core/plan';
 import { runPlan } from '../core/engine';
+import { compressToSink, streamBlocker, type OutputSink, type StreamRun } from '../core/engine/stream';
 
 /**
  * The deployment target a model already needs (plan/target.ts): an ML program's specificationVersion (7 → iOS16,
@@ -53,4 +54,19 @@ export async function runEngine(
   onProgress: (done: number, total: number) => void,
 ): Promise<Map<string, WeightResult>> {
   return runPlan(model, plan, { signal, onProgress });
+}
+
+/** Whether the model is compressed and written in one pass (an .mlpackage ML program; see src/core/engine/stream.ts). */
+export function canStream(model: LoadedModel, plan: CompressionPlan): boolean {
+  return streamBlocker(model, plan) === undefined;
+}
+
+/** The one-pass path: each weight read, compressed and its blobs written before the next; results without representations. */
+export async function streamEngine(
+  model: LoadedModel,
+  plan: CompressionPlan,
+  sink: OutputSink,
+  opts: { signal: AbortSignal; onProgress: (done: number, total: number) => void; tag: string; collect?: () => void },
+): Promise<StreamRun> {
+  return compressToSink(model, plan, sink, opts);
 }

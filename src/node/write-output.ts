@@ -12,7 +12,9 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ShrinkrayError } from '../core/errors';
 import type { OutputFile, WrittenModel } from '../core/model/types';
+import type { OutputSink, SinkFile, StreamedModel } from '../core/engine/stream';
 import { safeEntryPath, zipFiles } from '../core/io/zip';
+import { fileSource } from './fs-tree';
 
 export interface WriteResult {
   /** what was written (a file or a folder) */
@@ -169,4 +171,83 @@ export async function writeOutput(model: WrittenModel, outPath: string, signal?:
     throw e;
   }
   return { path: out, bytes, paths: [out, ...targets.filter((t) => t !== out)] };
+}
+
+/** A sink for the streaming runner: new files under `dir` (folders created as needed). */
+export function folderSink(dir: string, signal?: AbortSignal): OutputSink {
+  return {
+    async open(path: string): Promise<SinkFile> {
+      const rel = safeEntryPath(path, basename(dir));
+      if (rel === undefined) throw new ShrinkrayError('internal', `${basename(dir)}: output file with an empty path`, basename(dir));
+      const p = join(dir, ...rel.split('/'));
+      await mkdir(dirname(p), { recursive: true });
+      const fh = await open(p, 'wx');
+      return {
+        async write(c) {
+          if (signal?.aborted) throw new ShrinkrayError('cancelled', `writing ${rel} cancelled`, rel);
+          let off = 0;
+          while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;
+        },
+        async patch(offset, b) {
+          let off = 0;
+          while (off < b.length) off += (await fh.write(b, off, b.length - off, offset + off)).bytesWritten;
+        },
+        close: () => fh.close(),
+      };
+    },
+  };
+}
+
+/**
+ * The streaming counterpart of writeOutput for an .mlpackage: `produce` writes the package into a temporary folder
+ * beside the target (weight by weight, see src/core/engine/stream.ts), which is then renamed into place, or, for
+ * `X.zip`, zipped (entries in writeCoreML's file order) and removed. `name`: the package's own name, used when
+ * outPath is a folder.
+ */
+export async function writeStreamedOutput(
+  name: string,
+  outPath: string,
+  produce: (sink: OutputSink) => Promise<StreamedModel>,
+  signal?: AbortSignal,
+): Promise<WriteResult> {
+  let out = outPath;
+  if (out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory() && !/\.mlpackage$/i.test(out))) out = join(out, name);
+  const lower = out.toLowerCase();
+  const parent = dirname(out);
+  if (!existsSync(parent)) {
+    throw new ShrinkrayError('invalid-option', `cannot write ${out}: folder ${parent} does not exist`, out);
+  }
+  const zip = lower.endsWith('.zip');
+  if (!zip && !lower.endsWith('.mlpackage')) {
+    throw new ShrinkrayError('invalid-option', `${out}: an .mlpackage is written as a folder ending in .mlpackage or as a .zip`, out);
+  }
+  const tmp = tempName(out) + (zip ? '.mlpackage' : '');
+  try {
+    await mkdir(tmp);
+    const model = await produce(folderSink(tmp, signal));
+    if (!zip) {
+      await replace(tmp, out);
+      return { path: out, bytes: model.files.reduce((s, f) => s + f.size, 0), paths: [out] };
+    }
+    let root = basename(out).replace(/\.zip$/i, '');
+    if (!/\.mlpackage$/i.test(root)) root += '.mlpackage';
+    const files: OutputFile[] = model.files.map((f) => {
+      const src = fileSource(join(tmp, ...f.path.split('/')), f.path);
+      const piece = 8 << 20;
+      return {
+        path: f.path,
+        size: src.size,
+        async *chunks() {
+          for (let o = 0; o < src.size; o += piece) yield await src.read(o, Math.min(piece, src.size - o));
+        },
+      };
+    });
+    const z = zipFiles(files, root);
+    const bytes = await writeFile(z.chunks(), z.size, out, signal);
+    await rm(tmp, { recursive: true, force: true });
+    return { path: out, bytes, paths: [out] };
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }

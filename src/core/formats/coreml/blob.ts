@@ -140,6 +140,11 @@ export class BlobWriter {
     return this.added;
   }
 
+  /** blobs added and not yet drained */
+  get pending(): number {
+    return this.entries.length;
+  }
+
   /** the file size so far */
   get size(): number {
     return this.end;

@@ -54,6 +54,12 @@ interface Ctx {
   spec: () => number;
 }
 
+interface Replacement {
+  w: MilWeight;
+  id: string;
+  result: WeightResult;
+}
+
 interface Candidate {
   w: MilWeight;
   id: string;
@@ -68,7 +74,7 @@ interface FnPlan {
   chainOps: Map<string, Candidate[]>;
   decided: Set<string>;
   drop: Set<string>;
-  replace: Map<string, { w: MilWeight; id: string; result: WeightResult }>;
+  replace: Map<string, Replacement>;
   rename: Map<string, string>;
   emitted: Set<string>;
   minSpec: number;
@@ -227,24 +233,39 @@ async function rewriteBlock(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ct
 const EMPTY = new Uint8Array(0);
 
 /** The ops of one compressed weight (its blobs go to the writer); the streaming runner is told once they are. */
-async function emitWeight(rep: { w: MilWeight; id: string; result: WeightResult }, plan: FnPlan, ctx: Ctx): Promise<Uint8Array[]> {
+async function emitWeight(rep: Replacement, plan: FnPlan, ctx: Ctx): Promise<Uint8Array[]> {
   // a function with several blocks (opset variants) meets the weight again: the streaming runner computes it anew
-  const repr = rep.result.repr ?? (await ctx.source.get(rep.id))?.repr;
-  if (!repr) throw new ShrinkrayError('internal', `${rep.w.name}: no representation to write`);
-  const name = rep.w.chain.length === 1 ? rep.w.name : baseOf(rep.w);
-  const em = emitRepr(repr, name, ctx.target, new ValueMaker(ctx.blobs, ctx.spec));
-  if (em.output !== (plan.rename.get(rep.w.name) ?? rep.w.name)) {
-    throw new ShrinkrayError('internal', `${rep.w.name}: emitted ${em.output}, planned ${plan.rename.get(rep.w.name) ?? rep.w.name}`);
-  }
-  plan.emitted.add(rep.w.name);
-  plan.minSpec = Math.max(plan.minSpec, em.minSpec);
-  const parts = em.ops.map((o) => encodeLenField(3, OperationT.encode(OperationT.fromObject(o)).finish()));
+  if (!rep.result.repr) await refetch(rep, ctx);
+  const parts = encodeWeight(rep, plan, ctx);
   if (ctx.source.emitted) {
-    const { repr: _drop, ...rest } = rep.result;
-    rep.result = rest;
+    // no frame that stays suspended here may hold the representation while the runner writes the blobs out
+    dropRepr(rep);
     await ctx.source.emitted(rep.id);
   }
   return parts;
+}
+
+async function refetch(rep: Replacement, ctx: Ctx): Promise<void> {
+  const r = await ctx.source.get(rep.id);
+  if (r) rep.result = r;
+}
+
+function dropRepr(rep: Replacement): void {
+  const { repr: _drop, ...rest } = rep.result;
+  rep.result = rest;
+}
+
+function encodeWeight(rep: Replacement, plan: FnPlan, ctx: Ctx): Uint8Array[] {
+  const { w } = rep;
+  const repr = rep.result.repr;
+  if (!repr) throw new ShrinkrayError('internal', `${w.name}: no representation to write`);
+  const em = emitRepr(repr, w.chain.length === 1 ? w.name : baseOf(w), ctx.target, new ValueMaker(ctx.blobs, ctx.spec));
+  if (em.output !== (plan.rename.get(w.name) ?? w.name)) {
+    throw new ShrinkrayError('internal', `${w.name}: emitted ${em.output}, planned ${plan.rename.get(w.name) ?? w.name}`);
+  }
+  plan.emitted.add(w.name);
+  plan.minSpec = Math.max(plan.minSpec, em.minSpec);
+  return em.ops.map((o) => encodeLenField(3, OperationT.encode(OperationT.fromObject(o)).finish()));
 }
 
 function baseOf(w: MilWeight): string {
