@@ -13,6 +13,7 @@ import type { AffineRepr, OpLinearQuantizerConfig, WeightContext } from '../type
 import { normAxis, numel, r16, strides } from '../numeric';
 import { quantRange } from './options';
 import { setHint, type ErrStats } from '../hints';
+import { SYM_MIN, maxAbsRunsF16, symRunsF16 } from './symmetric';
 
 export type Skip = { skip: string };
 
@@ -48,6 +49,21 @@ export function quantGrid(shape: readonly number[], blocks: readonly number[]): 
     } else grid.push(1);
   }
   return grid;
+}
+
+/**
+ * The runs of forEachRun as data: every run has runLen elements, run r starts at r · runLen and lies in block
+ * blocks[r].
+ */
+export function runBlocks(shape: readonly number[], grid: readonly number[]): { runLen: number; blocks: Int32Array } {
+  const n = numel(shape);
+  const runs: number[] = [];
+  let runLen = n;
+  forEachRun(shape, grid, (s, len, b) => {
+    runLen = len;
+    runs.push(b);
+  });
+  return { runLen, blocks: Int32Array.from(runs) };
 }
 
 /**
@@ -112,10 +128,13 @@ export function quantizeGrid(
   const mn = new Float64Array(nb).fill(Infinity);
   const mx = new Float64Array(nb).fill(-Infinity);
   let finite = true;
+  let amaxBits: Int32Array | null = null; // symmetric fp16: max |w| pattern per block
+  let rb: { runLen: number; blocks: Int32Array } | null = null;
   if (bits && mode === 'linear_symmetric') {
     // symmetric: only max |w| matters; fp16 magnitudes order like their bit patterns
-    const mm = new Int32Array(nb).fill(-1);
-    forEachRun(dense.shape, grid, (s, len, b) => maxAbsBitsF16(bits, s, len, b, mm));
+    const mm = (amaxBits = new Int32Array(nb).fill(-1));
+    rb = runBlocks(dense.shape, grid);
+    maxAbsRunsF16(bits, rb.runLen, rb.blocks, mm);
     for (let b = 0; b < nb; b++) {
       mx[b] = tab[mm[b]];
       mn[b] = -mx[b];
@@ -202,8 +221,19 @@ export function quantizeGrid(
   const dec = new Float64Array(256);
   const dec16 = new Uint16Array(256);
   const used = new Uint8Array(256);
+  // symmetric signed fp16 (z = 0, qmin = -qmax): long runs with a nonzero scale take the grouped table path
+  let grouped: Int32Array | null = null;
+  if (rb && signed && rb.runLen >= SYM_MIN) {
+    let cnt = 0;
+    for (let r = 0; r < rb.blocks.length; r++) if (scale[rb.blocks[r]] !== 0) cnt++;
+    grouped = new Int32Array(cnt);
+    cnt = 0;
+    for (let r = 0; r < rb.blocks.length; r++) if (scale[rb.blocks[r]] !== 0) grouped[cnt++] = r;
+    symRunsF16(bits!, grouped, rb.runLen, rb.blocks, scale, amaxBits!, qmax, data as Int8Array, st, seen16!);
+  }
   forEachRun(dense.shape, grid, (s, len, b) => {
     const sc = scale[b];
+    if (grouped && sc !== 0) return;
     const z = zp[b];
     // q - z is a small integer, exact in fp16 / fp32: one rounding, of the product
     if (fp16 && z === 0 && qmin === -qmax) {
@@ -235,7 +265,6 @@ export function quantizeGrid(
       statsRun(bits, fl, s, len, dec, data, st);
       st.zeros += len;
     } else if (bits && len >= TABLE_MIN) codesF16Table(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
-    else if (bits && z === 0 && qmin === -qmax && len >= SYM_MIN) codesF16Sym(bits, s, len, sc, qmax, f32ToF16(mx[b]) & 0x7fff, data, dec, used, st);
     else if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
     else codesF32(fl!, s, len, sc, z, qmin, qmax, data, dec, used, st);
     if (seen16) {
@@ -269,15 +298,6 @@ export function quantizeGrid(
   }
   setHint(repr, dense, st);
   return repr;
-}
-
-function maxAbsBitsF16(bits: Uint16Array, s: number, len: number, b: number, mm: Int32Array): void {
-  let m = mm[b];
-  for (let i = s; i < s + len; i++) {
-    const a = bits[i] & 0x7fff;
-    if (a > m) m = a; // rarely true after the first elements: predictable
-  }
-  mm[b] = m;
 }
 
 function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax: Int32Array, negMax: Int32Array): void {
@@ -342,152 +362,6 @@ function codesF16(
   st.sig += sig;
   st.mx = mx;
   st.zeros += zeros;
-}
-
-/** Symmetric fp16 runs of at least this many elements code by thresholds (codesF16Sym). */
-const SYM_MIN = 512;
-
-/** Per k (1..255): the midpoint M below Y and whether M itself rounds to Y (see symThresholds). */
-const SYM_MID = new Float64Array(256);
-const SYM_INCL = new Uint8Array(256);
-for (let k = 1; k < 256; k++) {
-  const u = f32ToF16(k - 0.5); // exact
-  const yb = k % 2 === 0 ? u : u + 1; // fp16 pattern of Y (positive: the next pattern is the next value)
-  SYM_MID[k] = (F16_TABLE[yb] + F16_TABLE[yb - 1]) / 2;
-  SYM_INCL[k] = (yb & 1) === 0 ? 1 : 0; // at the midpoint, the tie goes to Y when Y is even
-}
-
-/**
- * Per-run thresholds of the symmetric fp16 code c(a) = min(qmax, rhe(fp16(|w| / scale))) over the magnitude bit
- * pattern a: th[k] (k = 1..qmax) is the smallest pattern with c(a) ≥ k (c is monotonic in |w|, and fp16
- * magnitudes order like their bit patterns); th[0] = 0, th[qmax + 1] = 0x8000 (never reached).
- * c ≥ k ⇔ y = fp16(|w| / scale) ≥ Y, with Y = k - 0.5 for even k (the tie rounds to k) and the next fp16 above
- * k - 0.5 for odd k. Rounding through float32 is innocuous for a quotient of two fp16 values (24 ≥ 2·11 + 2
- * bits), so y ≥ Y ⇔ the exact quotient passes M, the midpoint between Y and the fp16 below it (at M itself the
- * tie goes to Y when Y's last mantissa bit is even) ⇔ |w| passes P = M · scale, which is exact in float64
- * (12-bit by 11-bit significands): one comparison on the fp16 grid, no division. (|w| = P exactly cannot
- * happen: M's significand is odd with 12 bits, so P never fits fp16; the tie rule is kept for completeness.)
- * Checked exhaustively (every fp16 |w|, every per-tensor scale) against the exact formula while written.
- */
-function symThresholds(sc: number, qmax: number, th: Int32Array): void {
-  const tab = F16_TABLE;
-  th[0] = 0;
-  th[qmax + 1] = 0x8000;
-  const mid = SYM_MID;
-  for (let k = 1; k <= qmax; k++) {
-    const incl = SYM_INCL[k] === 1;
-    const P = mid[k] * sc;
-    let p = f32ToF16(P) & 0x7fff;
-    if (p >= 0x7c00) p = 0x7c00;
-    // move p to the smallest pattern with tab[p] > P (or = P when incl); p is within one pattern of it
-    while (p < 0x7c00 && (tab[p] < P || (tab[p] === P && !incl))) p++;
-    while (p > 0 && (tab[p - 1] > P || (tab[p - 1] === P && incl))) p--;
-    th[k] = p;
-  }
-}
-
-/**
- * codesF16 for symmetric codes (z = 0, qmin = -qmax): the float quotient gives |code| within ±1 (the fp16
- * rounding moves |w| / scale by at most 1/32 below 128, and both sides clip alike above), and the exact
- * per-run thresholds on the magnitude's bit pattern settle it: no near-tie test, no exact division per element.
- * The statistics are summed per element in element order, as in codesF16 (bit-identical).
- */
-function codesF16Sym(
-  bits: Uint16Array,
-  s: number,
-  len: number,
-  sc: number,
-  qmax: number,
-  amax: number,
-  out: Int8Array | Uint8Array,
-  dec: Float64Array,
-  used: Uint8Array,
-  st: ErrStats,
-): void {
-  const th = SYM_TH;
-  symThresholds(sc, qmax, th);
-  if (amax < 16 * len) {
-    // |code| per magnitude pattern up to the block's max |w|, from the thresholds: one byte lookup per element
-    const ct = SYM_CODE;
-    for (let k = 0; k <= qmax && th[k] <= amax; k++) ct.fill(k, th[k], Math.min(th[k + 1], amax + 1));
-    codesF16SymTable(bits, s, len, ct, out, dec, used, st);
-    return;
-  }
-  const tab = F16_TABLE;
-  const inv = 1 / sc;
-  let se = 0;
-  let sig = 0;
-  let mx = st.mx;
-  let zeros = 0;
-  for (let i = s; i < s + len; i++) {
-    const h = bits[i];
-    const a = h & 0x7fff;
-    const w = tab[h];
-    // x ≥ 0, clipped before the int conversion (a tiny scale makes it huge)
-    let m = (Math.min(tab[a] * inv, qmax) + 0.5) | 0;
-    m += (a >= th[m + 1] ? 1 : 0) - (a < th[m] ? 1 : 0);
-    const sgn = h >> 15; // 0 | 1
-    const q = (m ^ -sgn) + sgn;
-    out[i] = q;
-    const k = q & 0xff;
-    used[k] = 1;
-    zeros += m === 0 ? 1 : 0;
-    const e = w - dec[k];
-    se += e * e;
-    sig += w * w;
-    const ae = Math.abs(e);
-    if (ae > mx) mx = ae;
-  }
-  st.se += se;
-  st.sig += sig;
-  st.mx = mx;
-  st.zeros += zeros;
-}
-
-const SYM_TH = new Int32Array(258);
-const SYM_CODE = new Uint8Array(0x8000);
-const SYM_CNT = new Int32Array(256);
-
-/**
- * The symmetric loop with |code| looked up per magnitude pattern (ct, filled from the thresholds up to the
- * block's max |w|); codes used and zeros from a per-run histogram of codes. Statistics as in codesF16.
- */
-function codesF16SymTable(
-  bits: Uint16Array,
-  s: number,
-  len: number,
-  ct: Uint8Array,
-  out: Int8Array | Uint8Array,
-  dec: Float64Array,
-  used: Uint8Array,
-  st: ErrStats,
-): void {
-  const tab = F16_TABLE;
-  let se = 0;
-  let sig = 0;
-  let mx = st.mx;
-  const cnt = SYM_CNT;
-  cnt.fill(0);
-  for (let i = s; i < s + len; i++) {
-    const h = bits[i];
-    const m = ct[h & 0x7fff];
-    const sgn = h >> 15; // 0 | 1
-    const q = (m ^ -sgn) + sgn;
-    out[i] = q;
-    const k = q & 0xff;
-    cnt[k]++;
-    const w = tab[h];
-    const e = w - dec[k];
-    se += e * e;
-    sig += w * w;
-    const ae = Math.abs(e);
-    if (ae > mx) mx = ae;
-  }
-  st.se += se;
-  st.sig += sig;
-  st.mx = mx;
-  st.zeros += cnt[0];
-  for (let k = 0; k < 256; k++) if (cnt[k] !== 0) used[k] = 1;
 }
 
 /** Runs of at least this many fp16 elements (per-tensor or long blocks) decide their codes per bit pattern. */
