@@ -10,6 +10,7 @@ import { decompress, effectiveLut } from './decompress';
 import { forEachRun } from './quantize/quantize';
 import { numel } from './numeric';
 import { getHint } from './hints';
+import { nonzeroCount } from './prune/compact';
 
 export interface Metrics {
   bytesBefore: number;
@@ -68,9 +69,10 @@ export function reprBytes(r: Compressed, target: Target = 'iOS18'): number {
     case 'affine':
       return affineBytes(r, r.data.length, target);
     case 'sparse': {
-      const n = r.mask.length;
+      // counts without touching mask / values (a compact fp16 SparseRepr builds those on first read)
+      const n = numel(r.shape);
       let b = packed(n, 1);
-      if (!r.inner) b += r.values.length * dtBytes(r.dtype);
+      if (!r.inner) b += nonzeroCount(r) * dtBytes(r.dtype);
       else if (r.inner.kind === 'lut') b += lutBytes(r.inner, r.inner.indices.length);
       // coremltools' prune → quantize chain stores the mask twice: data_mask of
       // constexpr_sparse_blockwise_shift_scale and mask of the constexpr_sparse_to_dense that follows

@@ -1,6 +1,6 @@
 /** The word-at-a-time paths on long arrays and at offsets: packLSB 1-bit and f32ArrayToF16. */
 import { describe, expect, it } from 'vitest';
-import { packLSB } from './pack';
+import { packLSB, unpackLSB } from './pack';
 import { F16_TABLE, f32ArrayToF16, f32ToF16 } from './fp16';
 
 function lcg(seed: number): () => number {
@@ -23,6 +23,18 @@ describe('bulk paths', () => {
         for (let i = 0; i < c2; i++) ref2[i >> 3] |= (v[i] & 1) << (i & 7);
         expect(packLSB(v, 1, c2)).toEqual(ref2);
       }
+  });
+
+  it('unpackLSB 1-bit of long streams equals bit-by-bit unpacking, into aligned and unaligned outputs', () => {
+    const r = lcg(5);
+    const bytes = Uint8Array.from({ length: 520 }, () => r() >>> 24);
+    for (const count of [4160, 4159, 4153, 9, 1]) {
+      const ref = Uint8Array.from({ length: count }, (_, i) => (bytes[i >> 3] >> (i & 7)) & 1);
+      expect(unpackLSB(bytes, 1, count)).toEqual(ref);
+      const buf = new Uint8Array(count + 3);
+      expect(unpackLSB(bytes, 1, count, buf.subarray(3))).toEqual(ref);
+      expect(unpackLSB(bytes, 1, count, buf.subarray(0, count))).toEqual(ref);
+    }
   });
 
   it('f32ArrayToF16 equals f32ToF16 on every fp16 value negated and scaled by powers of two, and near ties', () => {

@@ -76,6 +76,7 @@ export function unpackLSB(bytes: Uint8Array, bits: number, count: number, out = 
     for (let i = 0; i < count; i++) out[i] = (bytes[i >> 1] >>> ((i & 1) << 2)) & 15;
     return out;
   }
+  if (bits === 1 && (out.byteOffset & 3) === 0 && out.length >= count) return unpackBits(bytes, count, out);
   let bit = 0;
   for (let i = 0; i < count; i++, bit += bits) {
     const byte = bit >>> 3;
@@ -84,6 +85,23 @@ export function unpackLSB(bytes: Uint8Array, bits: number, count: number, out = 
     if (off + bits > 8) v |= bytes[byte + 1] << (8 - off);
     out[i] = v & mask;
   }
+  return out;
+}
+
+/** The four bits of a nibble spread to the low bit of four bytes (a little-endian 32-bit word). */
+const SPREAD = Uint32Array.from({ length: 16 }, (_, v) => (v & 1) | ((v & 2) << 7) | ((v & 4) << 14) | ((v & 8) << 21));
+
+/** 1-bit LSB-first unpacking, eight values per byte as two 32-bit stores (out 4-byte aligned). */
+function unpackBits(bytes: Uint8Array, count: number, out: Uint8Array): Uint8Array {
+  const whole = count >> 3;
+  const o32 = new Uint32Array(out.buffer, out.byteOffset, whole * 2);
+  const sp = SPREAD;
+  for (let j = 0; j < whole; j++) {
+    const b = bytes[j];
+    o32[2 * j] = sp[b & 15];
+    o32[2 * j + 1] = sp[b >>> 4];
+  }
+  for (let i = whole << 3; i < count; i++) out[i] = (bytes[i >> 3] >>> (i & 7)) & 1;
   return out;
 }
 

@@ -11,6 +11,7 @@ import { f64ToF16, r16 } from '../numeric';
 import { lerpPercentile, pruneMagnitude } from './prune';
 import { magnitudePrunerConfig } from './options';
 import { gatherAboveF16, histogramF16 } from './f16-passes';
+import { packLSB } from '../../tensor/pack';
 
 function rng(seed: number): () => number {
   return () => {
@@ -96,20 +97,18 @@ describe('fp16 magnitude pruning (fast passes)', () => {
     }
   });
 
-  it('gatherAboveF16 with a misaligned mask falls back to the plain loop with the same result', () => {
-    const bits = weights(103, 11);
+  it('gatherAboveF16 packs the mask LSB-first and gathers the kept patterns, aligned or not', () => {
+    const base = weights(1003, 11);
     const tb = f32ToF16(0.01) & 0x7fff;
-    let D = 0;
-    for (const h of bits) if ((h & 0x7fff) > tb) D++;
-    const a = new Uint8Array(103);
-    const va = new Float32Array(D);
-    gatherAboveF16(bits, tb, a, va);
-    const buf = new Uint8Array(104);
-    const b = buf.subarray(1);
-    const vb = new Float32Array(D);
-    gatherAboveF16(bits, tb, b, vb);
-    expect(b).toEqual(a);
-    expect(vb).toEqual(va);
-    expect(Array.from(a)).toEqual(Array.from(bits, (h) => ((h & 0x7fff) > tb ? 1 : 0)));
+    for (const off of [0, 1, 2])
+      for (const n of [1000, 997, 8, 7]) {
+        const bits = base.subarray(off, off + n);
+        const kept = Array.from(bits).filter((h) => (h & 0x7fff) > tb);
+        const maskBits = new Uint8Array(Math.ceil(n / 8));
+        const v16 = new Uint16Array(kept.length);
+        gatherAboveF16(bits, tb, maskBits, v16);
+        expect(maskBits).toEqual(packLSB(Array.from(bits, (h) => ((h & 0x7fff) > tb ? 1 : 0)), 1));
+        expect(Array.from(v16)).toEqual(kept);
+      }
   });
 });

@@ -16,6 +16,7 @@ import type { OpMagnitudePrunerConfig, OpThresholdPrunerConfig, SparseRepr } fro
 import { f64ToF16, numel, r16, splitAxis } from '../numeric';
 import { setHint, type ErrStats } from '../hints';
 import { gatherAboveF16, histogramF16 } from './f16-passes';
+import { compactSparseF16 } from './compact';
 
 export type Skip = { skip: string };
 
@@ -112,18 +113,15 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
     mag32 = new Float32Array(n);
     for (let i = 0; i < n; i++) mag32[i] = Math.abs(fl[i]);
   }
-  const keep = new Uint8Array(n);
   const q = s * 100;
-  if (q === 100) return sparseFrom(dense, keep);
-  if (q === 0) {
-    keep.fill(1);
-    return sparseFrom(dense, keep);
-  }
+  if (q === 100) return sparseFrom(dense, new Uint8Array(n));
+  if (q === 0) return sparseFrom(dense, new Uint8Array(n).fill(1));
   const vidx = (q / 100) * (n - 1);
   const loI = Math.floor(vidx);
   const hiI = Math.min(loI + 1, n - 1);
   const gamma = vidx - loI;
   if (mag16 && mag16 === dense.data) return pruneF16ByHistogram(dense, loI, hiI, gamma);
+  const keep = new Uint8Array(n);
   if (mag16) {
     const cnt = new Uint32Array(0x8000);
     for (let i = 0; i < n; i++) cnt[mag16[i] & 0x7fff]++;
@@ -170,10 +168,10 @@ function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma
   // the number of nonzeros is known from the histogram: mask and gather in one pass
   let D = 0;
   for (let h = 0; h < 65536; h++) if ((h & 0x7fff) > tb) D += cnt[h];
-  const keep = new Uint8Array(n);
-  const values = new Float32Array(D);
-  gatherAboveF16(bits, tb, keep, values);
-  const sp: SparseRepr = { kind: 'sparse', dtype: 'fp16', shape: dense.shape.slice(), mask: keep, values };
+  const maskBits = new Uint8Array((n + 7) >> 3);
+  const values16 = new Uint16Array(D);
+  gatherAboveF16(bits, tb, maskBits, values16);
+  const sp = compactSparseF16(dense.shape.slice(), maskBits, values16);
   const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
   for (let h = 0; h < 65536; h++) {
     const c = cnt[h];

@@ -6,6 +6,7 @@
 import type { AffineRepr, Compressed, LutRepr, SparseRepr, Target } from '../../compress/types';
 import { f32ArrayToF16 } from '../../tensor/fp16';
 import { packLSB } from '../../tensor/pack';
+import { nonzeroCount, sparseStorage } from '../../compress/prune/compact';
 import type { BlobWriter } from './blob';
 import { BY_NAME } from './dtypes';
 import type { PArgument, POperation, PValue } from './schema';
@@ -241,20 +242,28 @@ function lutIOS18(r: LutRepr, base: string, name: string, vm: ValueMaker): Emitt
 function emitSparse(r: SparseRepr, base: string, target: Target, vm: ValueMaker): Emitted {
   const dt = r.dtype;
   const name = `${base}_sparsified`;
-  const D = r.values.length;
+  const D = nonzeroCount(r);
   if (!r.inner) {
+    // a compact fp16 SparseRepr (prune/compact.ts) already holds the stored forms: the fp16 patterns of the
+    // nonzeros and the mask packed LSB-first; with them mask and values are never built
+    const st = sparseStorage(r);
+    const nonzeros = () =>
+      st.values16 && dt === 'fp16'
+        ? vm.raw(dt, [D], new Uint8Array(st.values16.buffer, st.values16.byteOffset, st.values16.byteLength))
+        : vm.tensor(dt, [D], r.values);
     if (!iOS18Target(target)) {
-      const mask = packLSB(r.mask, 1);
+      const values = nonzeros();
+      const mask = st.maskBits ?? packLSB(r.mask, 1);
       const op = iOS16Op('constexpr_sparse_to_dense', name, [
-        { name: 'nonzero_data', value: vm.tensor(dt, [D], r.values) },
+        { name: 'nonzero_data', value: values },
         { name: 'mask', value: vm.raw('uint8', [mask.length], mask) },
         { name: 'shape', value: vm.tensor('uint32', [r.shape.length], r.shape) },
       ], { dtype: dt, shape: r.shape });
       return { ops: [op], output: name, minSpec: 7 };
     }
     const op = iOS18Op('constexpr_sparse_to_dense', name, [
-      { name: 'nonzero_data', value: vm.tensor(dt, [D], r.values) },
-      { name: 'mask', value: vm.tensor('uint1', r.shape, r.mask) },
+      { name: 'nonzero_data', value: nonzeros() },
+      { name: 'mask', value: st.maskBits ? vm.raw('uint1', r.shape, st.maskBits) : vm.tensor('uint1', r.shape, r.mask) },
     ], [{ name, dtype: dt, shape: r.shape }]);
     return { ops: [op], output: name, minSpec: 9 };
   }
