@@ -5,6 +5,7 @@
  * both paths give the same result.
  */
 import { F16_TABLE } from '../../tensor/fp16';
+import type { ErrStats } from '../hints';
 
 /** cnt[h] = number of elements with bit pattern h. */
 export function histogramF16(bits: Uint16Array): Uint32Array {
@@ -21,6 +22,42 @@ export function histogramF16(bits: Uint16Array): Uint32Array {
   }
   for (i += 2 * pairs; i < n; i++) cnt[bits[i]]++;
   return cnt;
+}
+
+/** The magnitude pattern (0..0x7fff) of the k-th smallest |w| (k from 0), from the pattern histogram. */
+export function kthMagnitude(cnt: Uint32Array, k: number): number {
+  let acc = 0;
+  for (let m = 0; m < 0x8000; m++) {
+    acc += cnt[m] + cnt[m | 0x8000];
+    if (acc > k) return m;
+  }
+  return 0x7fff;
+}
+
+/** The number of elements with magnitude pattern > tb. */
+export function countAbove(cnt: Uint32Array, tb: number): number {
+  let d = 0;
+  for (let h = 0; h < 65536; h++) if ((h & 0x7fff) > tb) d += cnt[h];
+  return d;
+}
+
+/** Error statistics of zeroing every |w| pattern <= tb (hints.ts), from the pattern histogram. */
+export function histogramStats(cnt: Uint32Array, tb: number): ErrStats {
+  const tab = F16_TABLE;
+  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
+  for (let h = 0; h < 65536; h++) {
+    const c = cnt[h];
+    if (!c) continue;
+    const w = tab[h];
+    st.sig += c * w * w;
+    if ((h & 0x7fff) <= tb) {
+      st.se += c * w * w;
+      st.zeros += c;
+      if (Math.abs(w) > st.mx) st.mx = Math.abs(w);
+    } else st.distinct++;
+  }
+  if (st.zeros > 0) st.distinct++;
+  return st;
 }
 
 /**

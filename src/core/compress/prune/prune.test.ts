@@ -12,6 +12,7 @@ import { lerpPercentile, pruneMagnitude } from './prune';
 import { magnitudePrunerConfig } from './options';
 import { gatherAboveF16, histogramF16 } from './f16-passes';
 import { packLSB } from '../../tensor/pack';
+import { computeMetrics } from '../metrics';
 
 function rng(seed: number): () => number {
   return () => {
@@ -84,6 +85,18 @@ describe('fp16 magnitude pruning (fast passes)', () => {
     const levels = [0, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064].map((v) => f32ToF16(v));
     const bits = Uint16Array.from({ length: 10_001 }, () => levels[Math.floor(r() * 8)] | (r() < 0.5 ? 0x8000 : 0));
     for (const s of [0.2, 0.37, 0.5, 0.8]) check(bits, s);
+  });
+
+  it('the fused error statistics (hint) equal the metrics computed from the arrays', () => {
+    for (const [n, s] of [[5000, 0.5], [777, 0.3], [4096, 0.9]] as const) {
+      const bits = weights(n, n);
+      const dense: DenseTensor = { dtype: 'fp16', shape: [n], data: bits };
+      const sp = pruneMagnitude(dense, magnitudePrunerConfig({ target_sparsity: s })) as SparseRepr;
+      const fused = computeMetrics(dense, sp, 'iOS16');
+      const plain = computeMetrics(dense, { ...sp }, 'iOS16'); // a copy has no hint
+      expect(fused).toEqual(plain);
+      expect(Math.round(fused.sparsity * n)).toBeGreaterThanOrEqual(Math.floor(s * (n - 1)) + 1);
+    }
   });
 
   it('histogramF16 counts every pattern, at any alignment', () => {

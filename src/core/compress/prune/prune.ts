@@ -14,8 +14,8 @@ import { F16_TABLE } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
 import type { OpMagnitudePrunerConfig, OpThresholdPrunerConfig, SparseRepr } from '../types';
 import { f64ToF16, numel, r16, splitAxis } from '../numeric';
-import { setHint, type ErrStats } from '../hints';
-import { gatherAboveF16, histogramF16 } from './f16-passes';
+import { setHint } from '../hints';
+import { countAbove, gatherAboveF16, histogramF16, histogramStats, kthMagnitude } from './f16-passes';
 import { compactSparseF16 } from './compact';
 
 export type Skip = { skip: string };
@@ -148,45 +148,22 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
 
 /**
  * Unstructured magnitude pruning of fp16 weights from one 65,536-bin histogram of the bit patterns: the
- * percentile, and the error statistics of the result (fused, see hints.ts).
+ * percentile, and the error statistics of the result (fused, see hints.ts). The loops live in small functions
+ * (f16-passes.ts): a loop here would get this function compiled on stack replacement mid-loop, and that code
+ * deoptimizes on the first statement after the loop, once per call.
  */
 function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma: number): SparseRepr {
   const bits = dense.data as Uint16Array;
-  const n = bits.length;
   const cnt = histogramF16(bits);
-  const kth = (k: number): number => {
-    let acc = 0;
-    for (let m = 0; m < 0x8000; m++) {
-      acc += cnt[m] + cnt[m | 0x8000];
-      if (acc > k) return m;
-    }
-    return 0x7fff;
-  };
   const tab = F16_TABLE;
-  const thr = lerpPercentile(tab[kth(loI)], tab[kth(hiI)], gamma, r16);
+  const thr = lerpPercentile(tab[kthMagnitude(cnt, loI)], tab[kthMagnitude(cnt, hiI)], gamma, r16);
   const tb = f64ToF16(thr) & 0x7fff;
   // the number of nonzeros is known from the histogram: mask and gather in one pass
-  let D = 0;
-  for (let h = 0; h < 65536; h++) if ((h & 0x7fff) > tb) D += cnt[h];
-  const maskBits = new Uint8Array((n + 7) >> 3);
-  const values16 = new Uint16Array(D);
+  const maskBits = new Uint8Array((bits.length + 7) >> 3);
+  const values16 = new Uint16Array(countAbove(cnt, tb));
   gatherAboveF16(bits, tb, maskBits, values16);
   const sp = compactSparseF16(dense.shape.slice(), maskBits, values16);
-  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
-  for (let h = 0; h < 65536; h++) {
-    const c = cnt[h];
-    if (!c) continue;
-    const w = tab[h];
-    const m = h & 0x7fff;
-    st.sig += c * w * w;
-    if (m <= tb) {
-      st.se += c * w * w;
-      st.zeros += c;
-      if (Math.abs(w) > st.mx) st.mx = Math.abs(w);
-    } else st.distinct++;
-  }
-  if (st.zeros > 0) st.distinct++;
-  setHint(sp, dense, st);
+  setHint(sp, dense, histogramStats(cnt, tb));
   return sp;
 }
 
