@@ -177,8 +177,11 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
   const { bytes, copied } = rewritten;
   const t = now();
   if (wfile) {
-    await wfile.patch(0, blobs.header());
-    await wfile.close();
+    try {
+      await wfile.patch(0, blobs.header());
+    } finally {
+      await wfile.close();
+    }
   }
   const layout = await packageFiles(internal, bytes, copied, blobs.count, opts.tag ?? 'compressed', (path) => ({
     path,
@@ -190,8 +193,11 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
   for (const f of layout.files) {
     if (f.path === weightsPath && blobs.count > 0) continue;
     const sf = await sink.open(f.path);
-    for await (const c of f.chunks()) await sf.write(c);
-    await sf.close();
+    try {
+      for await (const c of f.chunks()) await sf.write(c);
+    } finally {
+      await sf.close();
+    }
   }
   seconds.write += now() - t;
   const results = new Map<string, WeightResult>();
