@@ -4,7 +4,8 @@
  * main-thread task over 50 ms. The figures are printed for the closing note and saved in test-results.
  */
 import { expect, test } from '@playwright/test';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { benchModel } from './bench-model';
 import { pickFolder, REPO, shot, watchRequests } from './helpers';
@@ -31,19 +32,29 @@ test('100 MB model: the main thread stays free while statistics and compression 
     .toBe(true);
   const statsMs = Date.now() - t0;
 
-  // SHRINKRAY_TRACE=1: a Chromium trace of the interaction for e2e/tools/trace-top.mjs (what the long tasks are made of)
-  const trace = !!process.env.SHRINKRAY_TRACE;
-  if (trace) {
-    await browser.startTracing(page, {
-      path: resolve(REPO, 'test-results/perf-trace.json'),
-      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.execute', 'blink', 'toplevel', 'disabled-by-default-v8.gc', 'disabled-by-default-v8.cpu_profiler'],
-    });
-  }
+  // a Chromium trace of the interaction: the page's main-thread tasks with their wall time and their thread CPU
+  // time (how long our own code ran, apart from the time the OS gave the thread's core to another process).
+  // SHRINKRAY_TRACE=1 adds V8's sampling profiler for e2e/tools/trace-top.mjs (what the long tasks are made of).
+  const full = !!process.env.SHRINKRAY_TRACE;
+  const tracePath = resolve(REPO, 'test-results/perf-trace.json');
+  await browser.startTracing(page, {
+    path: tracePath,
+    categories: full
+      ? ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.execute', 'blink', 'toplevel', 'disabled-by-default-v8.gc', 'disabled-by-default-v8.cpu_profiler']
+      : ['devtools.timeline', 'toplevel'],
+  });
   const mark = await page.evaluate(() => performance.now());
   const t1 = Date.now();
   await page.getByRole('button', { name: '8-bit palettization', exact: true }).click();
-  await expect(page.getByTestId('totals')).toHaveAttribute('data-done', 'yes', { timeout: 300_000 });
+  // totals first: the exact size after shows before any result is in (shapes and configs), and is the final one
+  const totalsEl = page.getByTestId('totals');
+  await expect(totalsEl).toHaveAttribute('data-after-exact', 'yes');
+  const early = { after: Number(await totalsEl.getAttribute('data-after')), done: await totalsEl.getAttribute('data-done'), ms: Date.now() - t1 };
+  await expect(totalsEl).toHaveAttribute('data-done', 'yes', { timeout: 300_000 });
   const pal8Ms = Date.now() - t1;
+  expect(early.done).toBe('no');
+  expect(early.after).toBe(Number(await totalsEl.getAttribute('data-after')));
+  expect(early.after).toBeLessThan(Number(await totalsEl.getAttribute('data-before')));
   // move through bit widths with the keyboard, without waiting for each to finish (stale work is cancelled)
   await page.getByTestId('nbits').focus();
   for (const key of ['ArrowUp', 'ArrowUp', 'ArrowDown', 'ArrowUp']) {
@@ -71,7 +82,8 @@ test('100 MB model: the main thread stays free while statistics and compression 
   await expect(page.getByTestId('recipe')).toBeVisible();
   const recipeMs = Date.now() - t3;
   const end = await page.evaluate(() => performance.now());
-  if (trace) await browser.stopTracing();
+  await browser.stopTracing();
+  const traced = mainThreadTasks(tracePath);
   await shot(page, '40-bench-100mb');
 
   const long = await page.evaluate(() => (window as unknown as { __long: { start: number; duration: number }[] }).__long);
@@ -99,6 +111,7 @@ test('100 MB model: the main thread stays free while statistics and compression 
     loadMs,
     statsMs,
     pal8Ms,
+    exactTotalsAfterMs: early.ms,
     settleAfterKeysMs: settleMs,
     curvesMs,
     recipeMs,
@@ -107,6 +120,14 @@ test('100 MB model: the main thread stays free while statistics and compression 
       statsStreaming: { count: streaming.length, maxMs: Math.max(0, ...streaming.map((l) => l.duration)) },
       interacting: { count: interacting.length, maxMs: Math.max(0, ...interacting.map((l) => l.duration)), totalMs: interacting.reduce((a, l) => a + l.duration, 0) },
     },
+    // from the trace: tasks over 50 ms of wall time, and over 50 ms of the main thread's own CPU time
+    tracedWhileInteracting: {
+      overWall50: traced.filter((t) => t.wallMs > 50).length,
+      overCpu50: traced.filter((t) => t.cpuMs > 50).length,
+      maxCpuMs: Math.round(Math.max(0, ...traced.map((t) => t.cpuMs))),
+      tasks: traced.filter((t) => t.wallMs > 50).map((t) => `${Math.round(t.wallMs)} ms wall / ${Math.round(t.cpuMs)} ms CPU`),
+    },
+    loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
     rendersWhileInteracting: byChart,
     // each long task while interacting, with the component renders (≥ 8 ms) that ran inside it
     longTasksWhileInteracting: interacting.map((l) => ({
@@ -161,3 +182,32 @@ test('100 MB model: time from a preset to the size budget recipe, with nothing c
   writeFileSync(resolve(REPO, 'test-results/perf-budget.json'), JSON.stringify(figures, null, 2));
   await shot(page, '41-bench-budget');
 });
+
+/** Top-level tasks of the renderer's main thread in a Chromium trace: wall time and the thread's CPU time (tdur). */
+function mainThreadTasks(path: string): { wallMs: number; cpuMs: number }[] {
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as { traceEvents?: TraceEvent[] } | TraceEvent[];
+  const events = Array.isArray(raw) ? raw : raw.traceEvents ?? [];
+  const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  // the outermost task events (RunTask, or ThreadControllerImpl::RunTask when only the toplevel category is on)
+  const tasks = events
+    .filter((e) => (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask') && e.ph === 'X' && main.has(`${e.pid}:${e.tid}`) && typeof e.dur === 'number')
+    .sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+  const out: { wallMs: number; cpuMs: number }[] = [];
+  let end = -Infinity;
+  for (const e of tasks) {
+    if (e.ts < end) continue; // nested in the previous one
+    end = e.ts + e.dur!;
+    out.push({ wallMs: e.dur! / 1000, cpuMs: (e.tdur ?? 0) / 1000 });
+  }
+  return out;
+}
+interface TraceEvent {
+  name: string;
+  ph?: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}

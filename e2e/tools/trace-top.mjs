@@ -45,10 +45,10 @@ for (const [k, list] of byThread) {
     }
     for (const e of inside) self.set(e._rec.label, (self.get(e._rec.label) ?? 0) + e._rec.self);
     const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 8);
-    console.log(`${k} task ${(t.dur / 1000).toFixed(1)} ms at ${(t.ts / 1000).toFixed(0)}`);
+    console.log(`${k} task ${(t.dur / 1000).toFixed(1)} ms wall, ${((t.tdur ?? 0) / 1000).toFixed(1)} ms thread CPU, at ${(t.ts / 1000).toFixed(0)}`);
     for (const [l, us] of top) console.log(`   ${(us / 1000).toFixed(1).padStart(7)} ms  ${l}`);
   }
-  if (n) console.log(`${k}: ${n} tasks over ${minMs} ms`);
+  if (n) console.log(`${k}: ${n} tasks over ${minMs} ms wall; ${tops.filter((t) => (t.tdur ?? 0) / 1000 >= minMs).length} over ${minMs} ms of thread CPU`);
 }
 
 // --- sampled CPU profile (category disabled-by-default-v8.cpu_profiler): functions inside the long tasks ------------

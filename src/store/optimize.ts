@@ -15,6 +15,7 @@ import { useModel } from './model';
 import { isFusedModel, workingModel } from './fusion';
 import { frameBatcher } from './batch';
 import { relativeError, solveBudget, type BudgetLayer } from './budget';
+import { predictBytes, type Predicted } from './predict';
 import {
   applyPreset,
   buildPlan,
@@ -73,6 +74,8 @@ export interface OptimizeState {
   importNote: string | null;
   planError: string | null;
   results: Record<string, WeightResult>;
+  /** sizes of the current plan's jobs known before their results (predict.ts): totals show at once */
+  predicted: Record<string, Predicted>;
   errors: Record<string, string>;
   done: number;
   total: number;
@@ -127,6 +130,7 @@ export const useOptimize = create<OptimizeState>((set, get) => ({
   importNote: null,
   planError: null,
   results: {},
+  predicted: {},
   errors: {},
   done: 0,
   total: 0,
@@ -319,7 +323,7 @@ export function recompute(): void {
   // of being thrown away; computeCandidates replaces it when what it depends on changed
   if (!loaded || !st.enabled) {
     stopCandidates();
-    useOptimize.setState({ plan: null, work: null, fusionNote: null, fusedChanged: null, fusing: false, planError: null, results: {}, errors: {}, done: 0, total: 0 });
+    useOptimize.setState({ plan: null, work: null, fusionNote: null, fusedChanged: null, fusing: false, planError: null, results: {}, predicted: {}, errors: {}, done: 0, total: 0 });
     return;
   }
   const generation = useModel.getState().generation;
@@ -330,7 +334,7 @@ export function recompute(): void {
   const targetError = checkPlanTarget(loaded.summary, plan);
   if (targetError || reason) {
     const planError = targetError ?? (mt.fixed ? `${reason}. ${mt.reason}` : `${reason}: set the deployment target to iOS18`);
-    useOptimize.setState({ plan, work: loaded, fusionNote: null, fusedChanged: null, fusing: false, planError, results: {}, errors: {}, done: 0, total: 0 });
+    useOptimize.setState({ plan, work: loaded, fusionNote: null, fusedChanged: null, fusing: false, planError, results: {}, predicted: {}, errors: {}, done: 0, total: 0 });
     // the budget and the trade-off chart do not depend on the refused plan
     computeCandidates(loaded, generation);
     return;
@@ -338,14 +342,14 @@ export function recompute(): void {
   // a NeuralNetwork model quantized below 16 bits works on its fused copy (made once per model, then cached)
   const w = workingModel(loaded, tree, plan);
   if (w instanceof Promise) {
-    useOptimize.setState({ plan, fusing: true, planError: null, results: {}, errors: {}, done: 0, total: 0 });
+    useOptimize.setState({ plan, fusing: true, planError: null, results: {}, predicted: {}, errors: {}, done: 0, total: 0 });
     void w.then(() => {
       if (token === recomputeToken && useModel.getState().generation === generation) recompute();
     });
     return;
   }
   if (!w.ok) {
-    useOptimize.setState({ plan, work: loaded, fusionNote: null, fusedChanged: null, fusing: false, planError: w.error, results: {}, errors: {}, done: 0, total: 0 });
+    useOptimize.setState({ plan, work: loaded, fusionNote: null, fusedChanged: null, fusing: false, planError: w.error, results: {}, predicted: {}, errors: {}, done: 0, total: 0 });
     computeCandidates(loaded, generation);
     return;
   }
@@ -355,7 +359,7 @@ export function recompute(): void {
   try {
     work = planWork(model, plan);
   } catch (e) {
-    useOptimize.setState({ plan, planError: describeError(e), results: {}, errors: {}, done: 0, total: 0 });
+    useOptimize.setState({ plan, planError: describeError(e), results: {}, predicted: {}, errors: {}, done: 0, total: 0 });
     computeCandidates(model, generation);
     return;
   }
@@ -364,8 +368,14 @@ export function recompute(): void {
   const valid = () => !ctl.signal.aborted && useModel.getState().generation === generation;
   const results: Record<string, WeightResult> = {};
   for (const r of work.skipped) results[r.id] = r;
+  // totals first: the sizes known from shapes and configs show before any kernel runs
+  const predicted: Record<string, Predicted> = {};
+  for (const j of work.jobs) {
+    const p = predictBytes(j.job);
+    if (p) predicted[j.id] = p;
+  }
   // results already in the cache show at once; the rest stream in
-  useOptimize.setState({ plan, planError: null, results, errors: {}, done: work.skipped.length, total: work.skipped.length + work.jobs.length });
+  useOptimize.setState({ plan, planError: null, results, predicted, errors: {}, done: work.skipped.length, total: work.skipped.length + work.jobs.length });
   currentJobs = { model, byKey: new Map() };
   for (const j of work.jobs) {
     const p = runJob(model, j, true, ctl.signal, 1);
@@ -465,21 +475,55 @@ function computeCandidates(model: LoadedModel, generation: number): void {
   });
 }
 
-/** Totals of a set of results over the whole model (weights without a result count as unchanged). */
-export function totalsOf(model: LoadedModel, results: Record<string, WeightResult>): { bytes: number; error: number; snrDb: number; done: boolean } {
+export interface Totals {
+  /** bytes after: each weight's result, else its predicted size, else its size as stored */
+  bytes: number;
+  error: number;
+  snrDb: number;
+  /** every weight has its result */
+  done: boolean;
+  /** weights without a result whose size is predicted exactly */
+  exactPending: number;
+  /** weights without a result whose size is an estimate (pruning) or not known yet (counted as stored) */
+  estimated: number;
+  unknown: number;
+  /** weights with a result */
+  landed: number;
+}
+
+/**
+ * Totals of a set of results over the whole model. Weights without a result count with their predicted size (exact
+ * for palettization and quantization, an estimate for pruning) or, without a prediction, as unchanged.
+ */
+export function totalsOf(model: LoadedModel, results: Record<string, WeightResult>, predicted: Record<string, Predicted> = {}): Totals {
   let bytes = 0;
   let err = 0;
   let count = 0;
-  let done = true;
+  let exactPending = 0;
+  let estimated = 0;
+  let unknown = 0;
+  let landed = 0;
   for (const w of model.weights) {
     const r = results[w.id];
-    if (!r) done = false;
-    bytes += r ? (r.status === 'compressed' ? r.bytesAfter : w.bytes) : w.bytes;
-    if (r && r.status === 'compressed') err += relativeError(w.count, r.snrDb);
     count += w.count;
+    if (r) {
+      landed++;
+      bytes += r.status === 'compressed' ? r.bytesAfter : w.bytes;
+      if (r.status === 'compressed') err += relativeError(w.count, r.snrDb);
+      continue;
+    }
+    const p = predicted[w.id];
+    if (p) {
+      bytes += p.bytes;
+      if (p.exact) exactPending++;
+      else estimated++;
+    } else {
+      bytes += w.bytes;
+      unknown++;
+    }
   }
   const rel = count ? err / count : 0;
-  return { bytes, error: err, snrDb: rel > 0 ? -10 * Math.log10(rel) : Infinity, done };
+  return { bytes, error: err, snrDb: rel > 0 ? -10 * Math.log10(rel) : Infinity, done: landed === model.weights.length, exactPending, estimated, unknown, landed };
 }
 
 /** Reset when a new model loads. */

@@ -2,6 +2,7 @@ import { useDeferredValue } from 'react';
 import { useModel } from '../store/model';
 import { useOptimize } from '../store/optimize';
 import { BytesChart } from './charts/BytesChart';
+import { Staged } from './charts/Staged';
 import { DropZone } from './DropZone';
 import { ErrorBanner } from './ErrorBanner';
 import { Loader } from './Loader';
@@ -59,24 +60,29 @@ export function App() {
           </aside>
           <div className="content">
             <StatsProgress />
-            {enabled && compressible ? (
-              <>
-                <div className="charts-row">
-                  <LayerCharts />
-                  <SelectedHistogram />
-                </div>
-                <div className="charts-row">
-                  <Tradeoff />
-                  <TotalsChart />
-                </div>
-              </>
-            ) : (
-              compressible && (
-                <div className="charts-row">
+            {compressible && (
+              // the histogram keeps its place (and its chart) when the optimizer turns on; the optimizer's charts
+              // mount one after another (Staged), each in a task of its own
+              <div className="charts-row">
+                {enabled ? (
+                  <Staged order={0} height={260} label="Per-layer chart">
+                    <LayerCharts />
+                  </Staged>
+                ) : (
                   <BytesChart />
-                  <SelectedHistogram />
-                </div>
-              )
+                )}
+                <SelectedHistogram />
+              </div>
+            )}
+            {enabled && compressible && (
+              <div className="charts-row">
+                <Staged order={1} height={260} label="Size versus error">
+                  <Tradeoff />
+                </Staged>
+                <Staged order={2} height={260} label="Totals before and after">
+                  <TotalsChart />
+                </Staged>
+              </div>
             )}
             {compressible ? <OptimizedTable /> : <WeightsTable />}
             {compressible && (

@@ -55,3 +55,19 @@ export function sameRows<T extends object>(a: T[], b: T[]): boolean {
   }
   return true;
 }
+
+/**
+ * Whether the pointer (or the keyboard focus) is on an element: charts mount their recharts <Tooltip> only then, so
+ * that the chart updates while results stream in do not run the tooltip's measuring (a forced layout of the page
+ * per update in the profiles of e2e/perf.spec.ts).
+ */
+export function useHover(): [boolean, { onMouseEnter: () => void; onMouseLeave: () => void; onFocus: () => void; onBlur: () => void }] {
+  const [hover, setHover] = useState(false);
+  const handlers = useRef({
+    onMouseEnter: () => setHover(true),
+    onMouseLeave: () => setHover(false),
+    onFocus: () => setHover(true),
+    onBlur: () => setHover(false),
+  });
+  return [hover, handlers.current];
+}

@@ -1,10 +1,11 @@
 /** Histogram of the selected weight's values, with optional vertical marks (LUT centroids, quantization grid). */
-import { useRenderCost } from '../hooks';
+import { useHover, useRenderCost } from '../hooks';
 import { memo, useMemo } from 'react';
 import type { WeightInfo } from '../../core/model/types';
 import type { WeightStats } from '../../../workers/stats';
 import { Bar, CartesianGrid, ComposedChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useModel } from '../../store/model';
+import { axisOf, niceAxis } from './ticks';
 import { fmtCount, fmtNum, fmtPct, fmtShape } from '../format';
 
 export interface Overlay {
@@ -36,6 +37,7 @@ const HistogramView = memo(function HistogramView({
   overlay: Overlay | undefined;
 }) {
   useRenderCost('Histogram');
+  const [hover, hoverProps] = useHover();
   const bins = stats?.hist ?? [];
   const width = stats && bins.length ? (stats.histMax - stats.histMin) / bins.length : 0;
   // the bars depend on the weight's statistics only: a new overlay (LUT centroids as results land) redraws the
@@ -43,24 +45,29 @@ const HistogramView = memo(function HistogramView({
   const bars = useMemo(() => {
     if (!stats) return null;
     const data = bins.map((c, i) => ({ x: stats.histMin + (i + 0.5) * width, count: c }));
+    // explicit ticks (recharts' own go through decimal.js); the x domain stays the histogram's range, which the
+    // LUT / grid marks drawn over the plot share
+    const dom: [number, number] = [stats.histMin - width, stats.histMax + width];
+    const xt = niceAxis(dom[0], dom[1], 5).ticks.filter((t) => t >= dom[0] && t <= dom[1]);
+    const y = axisOf(data, ['count'], 5, true);
     return (
       <ResponsiveContainer width="100%" height={200}>
         <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }} barCategoryGap={0}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="x" type="number" domain={[stats.histMin - width, stats.histMax + width]} tickFormatter={(v: number) => fmtNum(v)} />
-          <YAxis width={50} tickFormatter={(v: number) => fmtCount(v)} />
-          <Tooltip labelFormatter={(v) => fmtNum(Number(v))} />
+          <XAxis dataKey="x" type="number" domain={dom} ticks={xt.length >= 2 ? xt : undefined} allowDataOverflow tickFormatter={(v: number) => fmtNum(v)} />
+          <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow width={50} tickFormatter={(v: number) => fmtCount(v)} />
+          {hover && <Tooltip labelFormatter={(v) => fmtNum(Number(v))} isAnimationActive={false} />}
           <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
         </ComposedChart>
       </ResponsiveContainer>
     );
-  }, [stats, bins, width]);
+  }, [stats, bins, width, hover]);
   const marks = overlay ? thin(overlay.values, 128) : [];
   const lo = stats ? stats.histMin - width : 0;
   const hi = stats ? stats.histMax + width : 1;
   const thinned = overlay && overlay.values.length > marks.length ? ` (${marks.length} of ${overlay.values.length} drawn)` : '';
   return (
-    <figure className="panel chart" aria-label={`Histogram of ${w.name}`} data-testid="histogram">
+    <figure className="panel chart" aria-label={`Histogram of ${w.name}`} data-testid="histogram" {...hoverProps}>
       <figcaption>
         <strong>{w.name}</strong> <span className="muted">{fmtShape(w.shape)} {w.dtype}</span>
       </figcaption>

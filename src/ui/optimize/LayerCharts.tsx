@@ -1,14 +1,28 @@
 /** Per-layer bars: bytes before/after, bits per weight, palette size, sparsity, SNR. */
 import { memo, useDeferredValue, useMemo, useState } from 'react';
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { ChartLegend, type LegendItem } from '../charts/ChartLegend';
+import { axisOf } from '../charts/ticks';
 import type { Compressed, WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
-import { useThrottled, useRenderCost, useStableRows } from '../hooks';
+import { useHover, useThrottled, useRenderCost, useStableRows } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize, useWorkModel } from '../../store/optimize';
 import { fmtBytes } from '../format';
 
 type Metric = 'bytes' | 'bpw' | 'lut' | 'sparsity' | 'snr';
+
+/** the bars of each metric: data key, name, colour */
+const BARS: Record<Metric, { key: 'before' | 'after' | 'bpw' | 'lut' | 'sparsity' | 'snr'; name: string; color: string }[]> = {
+  bytes: [
+    { key: 'before', name: 'before', color: '#8aa4c8' },
+    { key: 'after', name: 'after', color: '#2f7d4f' },
+  ],
+  bpw: [{ key: 'bpw', name: 'bits per weight', color: '#2b5fab' }],
+  lut: [{ key: 'lut', name: 'palette entries', color: '#8e44ad' }],
+  sparsity: [{ key: 'sparsity', name: 'sparsity %', color: '#d35400' }],
+  snr: [{ key: 'snr', name: 'SNR dB', color: '#16a085' }],
+};
 
 const METRICS: { id: Metric; label: string }[] = [
   { id: 'bytes', label: 'Bytes before/after' },
@@ -28,8 +42,9 @@ function lutEntries(r: Compressed | undefined): number | undefined {
 export function LayerCharts() {
   const model = useWorkModel();
   const select = useModel((s) => s.select);
-  // the chart renders in the background (interruptible) and only when its data changed, never in the way of input
-  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 200);
+  // the chart renders in the background (interruptible), at most every 700 ms while results stream in, and only
+  // when its data changed: the table and the totals show each result at once, the chart follows
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 700);
   if (!model) return null;
   return <LayerChartsView model={model} results={results} select={select} />;
 }
@@ -45,6 +60,7 @@ const LayerChartsView = memo(function LayerChartsView({
 }) {
   useRenderCost('LayerCharts');
   const [metric, setMetric] = useState<Metric>('bytes');
+  const [hover, hoverProps] = useHover();
   const data = model.weights.map((w) => {
     const r = results[w.id];
     const c = r?.status === 'compressed';
@@ -61,35 +77,44 @@ const LayerChartsView = memo(function LayerChartsView({
   });
   const rows = useStableRows(data);
   // the same rows and metric: the same chart element, which React does not render again
-  const chart = useMemo(
-    () => (
-      <ResponsiveContainer width="100%" height={230}>
-        <BarChart
-          data={rows}
-          margin={{ top: 8, right: 8, bottom: 4, left: 8 }}
-          onClick={(e) => {
-            const id = (e as { activePayload?: { payload?: { id?: string } }[] } | null)?.activePayload?.[0]?.payload?.id;
-            if (id) select(id);
-          }}
-        >
-          <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="name" hide />
-          {metric === 'bytes' ? <YAxis tickFormatter={(v: number) => fmtBytes(v)} width={70} /> : <YAxis width={50} />}
-          <Tooltip formatter={(v, n) => (metric === 'bytes' ? [fmtBytes(Number(v)), n] : [Number(v).toFixed(2), n])} />
-          <Legend />
-          {metric === 'bytes' && <Bar dataKey="before" name="before" fill="#8aa4c8" isAnimationActive={false} />}
-          {metric === 'bytes' && <Bar dataKey="after" name="after" fill="#2f7d4f" isAnimationActive={false} />}
-          {metric === 'bpw' && <Bar dataKey="bpw" name="bits per weight" fill="#2b5fab" isAnimationActive={false} />}
-          {metric === 'lut' && <Bar dataKey="lut" name="palette entries" fill="#8e44ad" isAnimationActive={false} />}
-          {metric === 'sparsity' && <Bar dataKey="sparsity" name="sparsity %" fill="#d35400" isAnimationActive={false} />}
-          {metric === 'snr' && <Bar dataKey="snr" name="SNR dB" fill="#16a085" isAnimationActive={false} />}
-        </BarChart>
-      </ResponsiveContainer>
-    ),
-    [rows, metric, select],
-  );
+  const chart = useMemo(() => {
+    const bars = BARS[metric];
+    // explicit ticks: recharts' own go through decimal.js on every update
+    const y = axisOf(rows, bars.map((b) => b.key), 5, true);
+    const legend: LegendItem[] = bars.map((b) => ({ label: b.name, color: b.color }));
+    return (
+      <>
+        <ResponsiveContainer width="100%" height={210}>
+          <BarChart
+            data={rows}
+            margin={{ top: 8, right: 8, bottom: 4, left: 8 }}
+            onClick={(e) => {
+              const id = (e as { activePayload?: { payload?: { id?: string } }[] } | null)?.activePayload?.[0]?.payload?.id;
+              if (id) select(id);
+            }}
+          >
+            <CartesianGrid strokeDasharray="3 3" vertical={false} />
+            <XAxis dataKey="name" hide />
+            <YAxis
+              type="number"
+              domain={y.domain}
+              ticks={y.ticks}
+              allowDataOverflow
+              tickFormatter={metric === 'bytes' ? (v: number) => fmtBytes(v) : undefined}
+              width={metric === 'bytes' ? 70 : 50}
+            />
+            {hover && <Tooltip formatter={(v, n) => (metric === 'bytes' ? [fmtBytes(Number(v)), n] : [Number(v).toFixed(2), n])} isAnimationActive={false} />}
+            {bars.map((b) => (
+              <Bar key={b.key} dataKey={b.key} name={b.name} fill={b.color} isAnimationActive={false} />
+            ))}
+          </BarChart>
+        </ResponsiveContainer>
+        <ChartLegend items={legend} />
+      </>
+    );
+  }, [rows, metric, select, hover]);
   return (
-    <figure className="panel chart" aria-label="Per-layer chart" data-testid="layer-chart" data-metric={metric}>
+    <figure className="panel chart" aria-label="Per-layer chart" data-testid="layer-chart" data-metric={metric} {...hoverProps}>
       <figcaption className="chart-head">
         <span>Per layer</span>
         <span role="tablist" aria-label="Metric">

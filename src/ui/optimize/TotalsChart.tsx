@@ -2,15 +2,18 @@ import { memo, useDeferredValue, useMemo } from 'react';
 import type { WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
 /** Before/after bytes by dtype and by layer kind (the consumer op type). */
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { useThrottled, useRenderCost, useStableRows } from '../hooks';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { ChartLegend } from '../charts/ChartLegend';
+import { axisOf } from '../charts/ticks';
+import { useHover, useThrottled, useRenderCost, useStableRows } from '../hooks';
 import { useOptimize, useWorkModel } from '../../store/optimize';
 import { fmtBytes } from '../format';
 
 export function TotalsChart() {
   const model = useWorkModel();
-  // the chart renders in the background (interruptible) and only when its data changed
-  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 330);
+  // the chart renders in the background (interruptible), at most every 900 ms while results stream in (a schedule
+  // of its own, so that it does not redraw in the same task as the per-layer chart), and only when its data changed
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 900);
   const enabled = useOptimize((s) => s.enabled);
   if (!model || !enabled) return null;
   return <TotalsChartView model={model} results={results} />;
@@ -18,6 +21,7 @@ export function TotalsChart() {
 
 const TotalsChartView = memo(function TotalsChartView({ model, results }: { model: LoadedModel; results: Record<string, WeightResult> }) {
   useRenderCost('TotalsChart');
+  const [hover, hoverProps] = useHover();
   // by storage: before, each weight's dtype; after, a compressed weight counts under its new storage kind
   const byDtype = new Map<string, { before: number; after: number }>();
   const byKind = new Map<string, { before: number; after: number }>();
@@ -37,24 +41,31 @@ const TotalsChartView = memo(function TotalsChartView({ model, results }: { mode
   }
   const data = useStableRows([...byDtype, ...byKind].map(([k, v]) => ({ name: k, ...v })));
   // the same rows: the same chart element, which React does not render again
-  const chart = useMemo(
-    () => (
-      <ResponsiveContainer width="100%" height={230}>
-        <BarChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }}>
-          <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} />
-          <YAxis tickFormatter={(v: number) => fmtBytes(v)} width={70} />
-          <Tooltip formatter={(v) => fmtBytes(Number(v))} />
-          <Legend />
-          <Bar dataKey="before" fill="#8aa4c8" isAnimationActive={false} />
-          <Bar dataKey="after" fill="#2f7d4f" isAnimationActive={false} />
-        </BarChart>
-      </ResponsiveContainer>
-    ),
-    [data],
-  );
+  const chart = useMemo(() => {
+    const y = axisOf(data, ['before', 'after'], 5, true);
+    return (
+      <>
+        <ResponsiveContainer width="100%" height={210}>
+          <BarChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }}>
+            <CartesianGrid strokeDasharray="3 3" vertical={false} />
+            <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} />
+            <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytes(v)} width={70} />
+            {hover && <Tooltip formatter={(v) => fmtBytes(Number(v))} isAnimationActive={false} />}
+            <Bar dataKey="before" fill="#8aa4c8" isAnimationActive={false} />
+            <Bar dataKey="after" fill="#2f7d4f" isAnimationActive={false} />
+          </BarChart>
+        </ResponsiveContainer>
+        <ChartLegend
+          items={[
+            { label: 'before', color: '#8aa4c8' },
+            { label: 'after', color: '#2f7d4f' },
+          ]}
+        />
+      </>
+    );
+  }, [data, hover]);
   return (
-    <figure className="panel chart" aria-label="Totals before and after" data-testid="totals-chart">
+    <figure className="panel chart" aria-label="Totals before and after" data-testid="totals-chart" {...hoverProps}>
       <figcaption>Before / after by storage (dtype or compressed form) and by layer kind</figcaption>
       {chart}
     </figure>

@@ -3,9 +3,11 @@ import type { WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
 import type { Settings } from '../../store/settings';
 /** Size against error, one point per candidate configuration, with the Pareto frontier and the current configuration. */
-import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, ComposedChart, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
+import { ChartLegend, type LegendItem } from '../charts/ChartLegend';
+import { axisOf } from '../charts/ticks';
 import { paretoFrontier } from '../../store/budget';
-import { useThrottled, useRenderCost } from '../hooks';
+import { useHover, useThrottled, useRenderCost } from '../hooks';
 import { candidateList, totalsOf, useOptimize, type Recipe, useWorkModel } from '../../store/optimize';
 import { fmtBytes } from '../format';
 
@@ -13,8 +15,9 @@ export function Tradeoff() {
   const model = useWorkModel();
   const enabled = useOptimize((s) => s.enabled);
   const settings = useDeferredValue(useOptimize((s) => s.settings));
-  const candidates = useThrottled(useDeferredValue(useOptimize((s) => s.candidates)), 450);
-  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 450);
+  // at most every 1.1 s while candidates and results stream in (its own schedule, apart from the other charts)
+  const candidates = useThrottled(useDeferredValue(useOptimize((s) => s.candidates)), 1100);
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 1100);
   const recipeState = useOptimize((s) => s.recipe);
   if (!model || !enabled) return null;
   return <TradeoffView model={model} settings={settings} candidates={candidates} results={results} recipeState={recipeState} />;
@@ -68,6 +71,7 @@ const sameData = (a: ChartData, b: ChartData) =>
  */
 const TradeoffChart = memo(function TradeoffChart({ points, current, recipe, frontier }: ChartData) {
   useRenderCost('TradeoffChart');
+  const [hover, hoverProps] = useHover();
   if (points.length === 0 && current.length === 0) {
     return (
       <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length}>
@@ -76,17 +80,29 @@ const TradeoffChart = memo(function TradeoffChart({ points, current, recipe, fro
       </figure>
     );
   }
+  const all = [...points, ...current, ...recipe];
+  // explicit ticks: recharts' own go through decimal.js on every update
+  const x = axisOf(all, ['bytes'], 5);
+  const y = axisOf(all, ['snr'], 5);
+  const legend: LegendItem[] = [
+    { label: 'Pareto frontier', color: '#999', line: true },
+    { label: 'candidates', color: '#2b5fab' },
+    ...(recipe.length > 0 ? [{ label: 'budget recipe', color: '#8e44ad' }] : []),
+    ...(current.length > 0 ? [{ label: 'current', color: '#c0392b' }] : []),
+  ];
   return (
-    <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length}>
+    <figure className="panel chart" aria-label="Size versus error" data-testid="tradeoff" data-points={points.length} {...hoverProps}>
       <figcaption>
         Size vs weight error (size-weighted SNR; higher is better) · {points.length} candidates
       </figcaption>
-      <ResponsiveContainer width="100%" height={230}>
+      <ResponsiveContainer width="100%" height={210}>
         <ComposedChart margin={{ top: 8, right: 12, bottom: 4, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="bytes" type="number" domain={['auto', 'auto']} tickFormatter={(v: number) => fmtBytes(v)} name="size" />
-          <YAxis dataKey="snr" type="number" domain={['auto', 'auto']} width={45} name="SNR dB" unit=" dB" />
+          <XAxis dataKey="bytes" type="number" domain={x.domain} ticks={x.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytes(v)} name="size" />
+          <YAxis dataKey="snr" type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow width={45} name="SNR dB" unit=" dB" />
+          {hover && (
           <Tooltip
+            isAnimationActive={false}
             formatter={(v, n) => (n === 'size' ? fmtBytes(Number(v)) : `${Number(v).toFixed(1)} dB`)}
             labelFormatter={() => ''}
             content={({ payload }) => {
@@ -100,13 +116,14 @@ const TradeoffChart = memo(function TradeoffChart({ points, current, recipe, fro
               ) : null;
             }}
           />
-          <Legend />
+          )}
           <Line data={frontier} dataKey="snr" name="Pareto frontier" stroke="#999" strokeDasharray="4 3" dot={false} isAnimationActive={false} legendType="plainline" />
           <Scatter data={points} name="candidates" fill="#2b5fab" isAnimationActive={false} />
           {recipe.length > 0 && <Scatter data={recipe} name="budget recipe" fill="#8e44ad" shape="diamond" isAnimationActive={false} />}
           {current.length > 0 && <Scatter data={current} name="current" fill="#c0392b" shape="star" isAnimationActive={false} />}
         </ComposedChart>
       </ResponsiveContainer>
+      <ChartLegend items={legend} />
     </figure>
   );
 }, sameData);
