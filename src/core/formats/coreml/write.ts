@@ -13,7 +13,7 @@ import type { WriteOptions } from '../write';
 import { rewriteNeuralNetwork } from './nn/write';
 import { BlobWriter, rangePieces, readMeta } from './blob';
 import { opsetForSpec, specForOpset } from './dtypes';
-import { emitRepr, ValueMaker, WEIGHT_FILE, type Emitted } from './emit';
+import { emitRepr, ValueMaker, WEIGHT_FILE } from './emit';
 import type { CoreMLInternal, ModelNode } from './index';
 import { pipelinePayload } from './index';
 import { bytesFile, manifestFile, newId } from './manifest';
@@ -205,7 +205,7 @@ function opOutputs(bytes: Uint8Array): { type: string; outputs: string[] } {
 async function rewriteBlock(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ctx): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   // block outputs (field 2) come before the ops on the wire but may name a weight renamed by them: filled in last
-  const outputs: { at: number; name: string; raw: Uint8Array }[] = [];
+  const blockOutputs: { at: number; name: string; raw: Uint8Array }[] = [];
   for (const f of readFields(bytes)) {
     const payload = bytes.subarray(f.dataStart, f.dataEnd);
     if (f.no === 3 && f.wt === 2) {
@@ -220,13 +220,13 @@ async function rewriteBlock(bytes: Uint8Array, plan: FnPlan | undefined, ctx: Ct
       }
       parts.push(encodeLenField(3, await rewriteOp(payload, plan, ctx)));
     } else if (f.no === 2 && f.wt === 2 && plan) {
-      outputs.push({ at: parts.length, name: utf8d.decode(payload), raw: bytes.subarray(f.start, f.end) });
+      blockOutputs.push({ at: parts.length, name: utf8d.decode(payload), raw: bytes.subarray(f.start, f.end) });
       parts.push(EMPTY);
     } else {
       parts.push(bytes.subarray(f.start, f.end));
     }
   }
-  for (const o of outputs) parts[o.at] = plan!.rename.has(o.name) ? encodeLenField(2, utf8.encode(plan!.rename.get(o.name)!)) : o.raw;
+  for (const o of blockOutputs) parts[o.at] = plan!.rename.has(o.name) ? encodeLenField(2, utf8.encode(plan!.rename.get(o.name)!)) : o.raw;
   return concatBytes(parts);
 }
 
