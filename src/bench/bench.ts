@@ -3,7 +3,8 @@
  * reference model (issue 3), against coremltools 9's figures on a 2-core machine. Each operation runs in its
  * own child process (one worker, one thread) so that its peak RSS is its own: read the model from disk, then
  * compress and write the .mlpackage to a temp folder weight by weight (src/core/engine/stream.ts, the CLI's path;
- * same bytes as runPlan + writeCoreML). The last line is one JSON object.
+ * same bytes as runPlan + writeCoreML), with the forced collections the CLI also uses (src/node/collect.ts;
+ * SHRINKRAY_BENCH_NO_GC=1 measures without them). The last line is one JSON object.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, writeSync, rmSync, statSync, readdirSync } from 'node:fs';
