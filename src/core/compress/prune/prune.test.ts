@@ -8,8 +8,8 @@ import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
 import type { DenseTensor } from '../../model/types';
 import type { SparseRepr } from '../types';
 import { f64ToF16, r16 } from '../numeric';
-import { lerpPercentile, pruneMagnitude } from './prune';
-import { magnitudePrunerConfig } from './options';
+import { lerpPercentile, pruneMagnitude, pruneThreshold } from './prune';
+import { magnitudePrunerConfig, thresholdPrunerConfig } from './options';
 import { gatherAboveF16, histogramF16 } from './f16-passes';
 import { packLSB } from '../../tensor/pack';
 import { computeMetrics } from '../metrics';
@@ -97,6 +97,26 @@ describe('fp16 magnitude pruning (fast passes)', () => {
       expect(fused).toEqual(plain);
       expect(Math.round(fused.sparsity * n)).toBeGreaterThanOrEqual(Math.floor(s * (n - 1)) + 1);
     }
+  });
+
+  it('threshold pruning (fp16) equals the definition: zero |w| <= fp16(threshold), skip below the minimum sparsity', () => {
+    const bits = weights(3001, 77);
+    for (const thr of [0, 1e-12, 0.005, 0.01, 0.02, 1e9])
+      for (const minS of [0, 0.3, 0.5]) {
+        const dense: DenseTensor = { dtype: 'fp16', shape: [3001], data: bits };
+        const r = pruneThreshold(dense, thresholdPrunerConfig({ threshold: thr, minimum_sparsity_percentile: minS }));
+        const tb = f64ToF16(thr) & 0x7fff;
+        const keep = Array.from(bits, (h) => ((h & 0x7fff) > tb ? 1 : 0));
+        const zeros = keep.filter((k) => !k).length;
+        if (zeros / 3001 < minS) {
+          expect((r as { skip: string }).skip).toMatch(/below minimum_sparsity_percentile/);
+          continue;
+        }
+        const sp = r as SparseRepr;
+        expect(Array.from(sp.mask)).toEqual(keep);
+        expect(Array.from(sp.values)).toEqual(Array.from(bits).filter((h) => (h & 0x7fff) > tb).map((h) => F16_TABLE[h]));
+        expect(computeMetrics(dense, sp)).toEqual(computeMetrics(dense, { ...sp }));
+      }
   });
 
   it('histogramF16 counts every pattern, at any alignment', () => {

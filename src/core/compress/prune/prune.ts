@@ -52,33 +52,32 @@ export function sparseFrom(dense: DenseTensor, keep: Uint8Array): SparseRepr {
 
 export function pruneThreshold(dense: DenseTensor, cfg: OpThresholdPrunerConfig): SparseRepr | Skip {
   const n = numel(dense.shape);
+  if (dense.dtype === 'fp16') {
+    // |w| <= t with t rounded to fp16 ⇔ (bits & 0x7fff) <= bits(t) (zeros included, as bits(t) ≥ 0)
+    const tb = f64ToF16(cfg.threshold) & 0x7fff;
+    const cnt = histogramF16(dense.data as Uint16Array);
+    const sparsity = (n - countAbove(cnt, tb)) / n;
+    if (sparsity < cfg.minimum_sparsity_percentile) return belowMinimum(sparsity, cfg);
+    return prunedAboveF16(dense, cnt, tb);
+  }
   const keep = new Uint8Array(n);
   let zeros = 0;
-  if (dense.dtype === 'fp16') {
-    const bits = dense.data as Uint16Array;
-    // |w| <= t with t rounded to fp16 ⇔ (bits & 0x7fff) <= bits(t)
-    const tb = f64ToF16(cfg.threshold) & 0x7fff;
-    for (let i = 0; i < n; i++) {
-      const a = bits[i] & 0x7fff;
-      if (a <= tb || a === 0) zeros++;
-      else keep[i] = 1;
-    }
-  } else {
-    const fl = dense.data as Float32Array;
-    const t = Math.fround(cfg.threshold);
-    for (let i = 0; i < n; i++) {
-      const a = Math.abs(fl[i]);
-      if (a <= t) zeros++;
-      else keep[i] = 1;
-    }
+  const fl = dense.data as Float32Array;
+  const t = Math.fround(cfg.threshold);
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(fl[i]);
+    if (a <= t) zeros++;
+    else keep[i] = 1;
   }
   const sparsity = zeros / n;
-  if (sparsity < cfg.minimum_sparsity_percentile) {
-    return {
-      skip: `weight sparsity after thresholding is ${sparsity.toFixed(4)}, below minimum_sparsity_percentile ${cfg.minimum_sparsity_percentile}`,
-    };
-  }
+  if (sparsity < cfg.minimum_sparsity_percentile) return belowMinimum(sparsity, cfg);
   return sparseFrom(dense, keep);
+}
+
+function belowMinimum(sparsity: number, cfg: OpThresholdPrunerConfig): Skip {
+  return {
+    skip: `weight sparsity after thresholding is ${sparsity.toFixed(4)}, below minimum_sparsity_percentile ${cfg.minimum_sparsity_percentile}`,
+  };
 }
 
 /** numpy.percentile(a, q) with the default linear method; `diff` rounds b - a like the array dtype does. */
@@ -153,11 +152,15 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
  * deoptimizes on the first statement after the loop, once per call.
  */
 function pruneF16ByHistogram(dense: DenseTensor, loI: number, hiI: number, gamma: number): SparseRepr {
-  const bits = dense.data as Uint16Array;
-  const cnt = histogramF16(bits);
+  const cnt = histogramF16(dense.data as Uint16Array);
   const tab = F16_TABLE;
   const thr = lerpPercentile(tab[kthMagnitude(cnt, loI)], tab[kthMagnitude(cnt, hiI)], gamma, r16);
-  const tb = f64ToF16(thr) & 0x7fff;
+  return prunedAboveF16(dense, cnt, f64ToF16(thr) & 0x7fff);
+}
+
+/** fp16 weights with every |w| pattern <= tb zeroed, as a compact SparseRepr with its statistics (hint). */
+function prunedAboveF16(dense: DenseTensor, cnt: Uint32Array, tb: number): SparseRepr {
+  const bits = dense.data as Uint16Array;
   // the number of nonzeros is known from the histogram: mask and gather in one pass
   const maskBits = new Uint8Array((bits.length + 7) >> 3);
   const values16 = new Uint16Array(countAbove(cnt, tb));
