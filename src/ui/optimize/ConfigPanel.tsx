@@ -1,5 +1,5 @@
 /** Export and import of the configuration as a coremltools dict (JSON / YAML), and the Python that reproduces it. */
-import { useRef, useState } from 'react';
+import { useDeferredValue, useMemo, useRef, useState } from 'react';
 import { describeError } from '../../core/errors';
 import { configLabel } from '../../core/engine';
 import { planFromText, planToJson, planToYaml, pythonSnippet } from '../../core/plan';
@@ -10,7 +10,8 @@ import { saveText } from '../download';
 
 export function ConfigPanel() {
   const model = useModel((s) => s.model);
-  const plan = useOptimize((s) => s.plan);
+  // the texts follow the plan in a background render, not inside the click or key press that changed it
+  const plan = useDeferredValue(useOptimize((s) => s.plan));
   const enabled = useOptimize((s) => s.enabled);
   const target = useOptimize((s) => s.settings.target);
   const importNote = useOptimize((s) => s.importNote);
@@ -19,6 +20,14 @@ export function ConfigPanel() {
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const [show, setShow] = useState<'json' | 'yaml' | 'python'>('json');
   const fileRef = useRef<HTMLInputElement>(null);
+  // only the text shown is made (exports make theirs when clicked)
+  const shown = useMemo(() => {
+    if (!model || !plan || !enabled) return '';
+    const base = model.summary.fileName.replace(/\.(mlpackage|mlmodel|onnx)(\.zip)?$/i, '');
+    if (show === 'json') return planToJson(plan);
+    if (show === 'yaml') return planToYaml(plan);
+    return pythonSnippet(plan, model.summary.fileName.replace(/\.zip$/i, ''), `${base}.compressed.${model.summary.format}`);
+  }, [model, plan, enabled, show]);
   if (!model) return null;
 
   const doImport = (src: string, fileName: string) => {
@@ -33,10 +42,6 @@ export function ConfigPanel() {
   };
 
   const base = model.summary.fileName.replace(/\.(mlpackage|mlmodel|onnx)(\.zip)?$/i, '');
-  const json = plan && enabled ? planToJson(plan) : '';
-  const yaml = plan && enabled ? planToYaml(plan) : '';
-  const py = plan && enabled ? pythonSnippet(plan, model.summary.fileName.replace(/\.zip$/i, ''), `${base}.compressed.${model.summary.format}`) : '';
-  const shown = show === 'json' ? json : show === 'yaml' ? yaml : py;
 
   return (
     <section className="panel config" aria-label="Configuration" data-testid="config">
@@ -57,10 +62,10 @@ export function ConfigPanel() {
             <button type="button" onClick={() => void navigator.clipboard?.writeText(shown)}>
               Copy
             </button>
-            <button type="button" onClick={() => saveText(json, `${base}.config.json`, 'application/json')} data-testid="export-json">
+            <button type="button" onClick={() => saveText(plan && enabled ? planToJson(plan) : '', `${base}.config.json`, 'application/json')} data-testid="export-json">
               Export JSON
             </button>
-            <button type="button" onClick={() => saveText(yaml, `${base}.config.yaml`, 'application/yaml')} data-testid="export-yaml">
+            <button type="button" onClick={() => saveText(plan && enabled ? planToYaml(plan) : '', `${base}.config.yaml`, 'application/yaml')} data-testid="export-yaml">
               Export YAML
             </button>
           </div>
