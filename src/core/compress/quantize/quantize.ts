@@ -13,7 +13,9 @@ import type { AffineRepr, OpLinearQuantizerConfig, WeightContext } from '../type
 import { normAxis, numel, r16, strides } from '../numeric';
 import { quantRange } from './options';
 import { setHint, type ErrStats } from '../hints';
-import { SYM_MIN, maxAbsRunsF16, symRunsF16 } from './symmetric';
+import { maxAbsRunsF16, quantizeSymF16 } from './symmetric';
+
+const NOT_FINITE = 'the weight contains inf or NaN, which linear quantization does not support';
 
 export type Skip = { skip: string };
 
@@ -56,14 +58,39 @@ export function quantGrid(shape: readonly number[], blocks: readonly number[]): 
  * blocks[r].
  */
 export function runBlocks(shape: readonly number[], grid: readonly number[]): { runLen: number; blocks: Int32Array } {
+  const { a, runLen, runs } = runGeometry(shape, grid);
+  const blocks = new Int32Array(runs);
+  if (a < 0) return { runLen, blocks };
+  const gstr = strides(grid);
+  const bs = shape.map((d, i) => d / grid[i]);
+  const ga = grid[a];
+  // run r ↔ (i_0 .. i_{a-1}, blockA): the block index of the leading dims changes once per ga runs
+  for (let r0 = 0; r0 < runs; r0 += ga) {
+    let rem = r0 / ga;
+    let lead = 0;
+    for (let d = a - 1; d >= 0; d--) {
+      const i = rem % shape[d];
+      rem = Math.floor(rem / shape[d]);
+      lead += Math.floor(i / bs[d]) * gstr[d];
+    }
+    for (let j = 0; j < ga; j++) blocks[r0 + j] = lead + j * gstr[a];
+  }
+  return { runLen, blocks };
+}
+
+/** The last axis a with more than one block (-1: none), the run length and the number of runs. */
+function runGeometry(shape: readonly number[], grid: readonly number[]): { a: number; runLen: number; runs: number } {
   const n = numel(shape);
-  const runs: number[] = [];
-  let runLen = n;
-  forEachRun(shape, grid, (s, len, b) => {
-    runLen = len;
-    runs.push(b);
-  });
-  return { runLen, blocks: Int32Array.from(runs) };
+  let a = -1;
+  for (let d = shape.length - 1; d >= 0; d--) if (grid[d] > 1) {
+    a = d;
+    break;
+  }
+  if (a < 0) return { a, runLen: n, runs: 1 };
+  let tail = 1;
+  for (let d = a + 1; d < shape.length; d++) tail *= shape[d];
+  const runLen = (shape[a] / grid[a]) * tail;
+  return { a, runLen, runs: n / runLen };
 }
 
 /**
@@ -123,17 +150,26 @@ export function quantizeGrid(
   const fl = fp16 ? null : (dense.data as Float32Array);
   const tab = F16_TABLE;
   const rd = fp16 ? r16 : Math.fround;
+  const [qmin, qmax] = quantRange(qdtype, mode);
+  const signed = qdtype.startsWith('int');
+  if (bits && mode === 'linear_symmetric' && signed && n > 0) {
+    // int8 / int4 symmetric over fp16, the common case: its own module (zero point 0, codes -qmax..qmax)
+    const rb = runBlocks(dense.shape, grid);
+    const r = quantizeSymF16(bits, rb.runLen, rb.blocks, nb, qmax);
+    if (!r) return { skip: NOT_FINITE };
+    const repr: AffineRepr = { kind: 'affine', dtype: 'fp16', qdtype, shape: dense.shape.slice(), data: r.data, scale: r.scale, scaleShape: grid.slice() };
+    setHint(repr, dense, r.st);
+    return repr;
+  }
 
   // pass 1: min / max per block
   const mn = new Float64Array(nb).fill(Infinity);
   const mx = new Float64Array(nb).fill(-Infinity);
   let finite = true;
-  let amaxBits: Int32Array | null = null; // symmetric fp16: max |w| pattern per block
-  let rb: { runLen: number; blocks: Int32Array } | null = null;
   if (bits && mode === 'linear_symmetric') {
     // symmetric: only max |w| matters; fp16 magnitudes order like their bit patterns
-    const mm = (amaxBits = new Int32Array(nb).fill(-1));
-    rb = runBlocks(dense.shape, grid);
+    const mm = new Int32Array(nb).fill(-1);
+    const rb = runBlocks(dense.shape, grid);
     maxAbsRunsF16(bits, rb.runLen, rb.blocks, mm);
     for (let b = 0; b < nb; b++) {
       mx[b] = tab[mm[b]];
@@ -183,10 +219,8 @@ export function quantizeGrid(
     mx[b] = hi;
   });
   for (let b = 0; b < nb; b++) if (!Number.isFinite(mn[b]) || !Number.isFinite(mx[b])) finite = false;
-  if (!finite) return { skip: 'the weight contains inf or NaN, which linear quantization does not support' };
+  if (!finite) return { skip: NOT_FINITE };
 
-  const [qmin, qmax] = quantRange(qdtype, mode);
-  const signed = qdtype.startsWith('int');
   const scale = new Float32Array(nb);
   const zp = new Float64Array(nb);
   const hasOffset = mode === 'linear' || !signed;
@@ -221,36 +255,11 @@ export function quantizeGrid(
   const dec = new Float64Array(256);
   const dec16 = new Uint16Array(256);
   const used = new Uint8Array(256);
-  // symmetric signed fp16 (z = 0, qmin = -qmax): long runs with a nonzero scale take the grouped table path
-  let grouped: Int32Array | null = null;
-  if (rb && signed && rb.runLen >= SYM_MIN) {
-    let cnt = 0;
-    for (let r = 0; r < rb.blocks.length; r++) if (scale[rb.blocks[r]] !== 0) cnt++;
-    grouped = new Int32Array(cnt);
-    cnt = 0;
-    for (let r = 0; r < rb.blocks.length; r++) if (scale[rb.blocks[r]] !== 0) grouped[cnt++] = r;
-    symRunsF16(bits!, grouped, rb.runLen, rb.blocks, scale, amaxBits!, qmax, data as Int8Array, st, seen16!);
-  }
   forEachRun(dense.shape, grid, (s, len, b) => {
     const sc = scale[b];
-    if (grouped && sc !== 0) return;
     const z = zp[b];
     // q - z is a small integer, exact in fp16 / fp32: one rounding, of the product
-    if (fp16 && z === 0 && qmin === -qmax) {
-      // symmetric codes: fp16 rounding is odd-symmetric, so dec[-q] = -dec[q] (sign bit flipped). Code 0 as
-      // computed (0 · scale is NaN when the scale overflowed to inf, as in numpy)
-      const h0 = f32ToF16(0 * sc);
-      dec16[0] = (h0 & 0x7fff) === 0 ? 0 : h0;
-      dec[0] = tab[h0];
-      for (let q = 1; q <= qmax; q++) {
-        const h = f32ToF16(q * sc);
-        const hz = (h & 0x7fff) === 0 ? 0 : h;
-        dec16[q] = hz;
-        dec[q] = tab[h];
-        dec16[-q & 0xff] = hz === 0 ? 0 : hz ^ 0x8000;
-        dec[-q & 0xff] = -tab[h];
-      }
-    } else if (fp16) {
+    if (fp16) {
       for (let q = qmin; q <= qmax; q++) {
         const h = f32ToF16((q - z) * sc);
         dec16[q & 0xff] = (h & 0x7fff) === 0 ? 0 : h;

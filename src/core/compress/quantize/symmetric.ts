@@ -12,9 +12,6 @@
 import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
 
-/** Symmetric fp16 runs of at least this many elements take the grouped table path. */
-export const SYM_MIN = 512;
-
 /**
  * Max |w| bit pattern per block (into mm, initialised to -1) over the runs (start r · runLen, length runLen,
  * block blocks[r]): fp16 magnitudes order like their bit patterns; two elements per 32-bit read.
@@ -111,92 +108,149 @@ function decPattern(q: number, sc: number): number {
   return rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1) ? h + 1 : h; // a carry moves into the exponent
 }
 
+export interface SymResult {
+  data: Int8Array;
+  scale: Float32Array;
+  st: ErrStats;
+}
+
 /**
- * Codes for the runs (start r · runLen, length runLen, block blocks[r]) listed in `runs`, all with nonzero
- * scales; adds their statistics to st and marks their decoded values in seen16 (fp16 patterns, ±0 as one).
+ * Symmetric signed quantization of fp16 runs (start r · runLen, length runLen, block blocks[r]; nb blocks):
+ * max |w| per block, scales as coremltools computes them (fp16 arithmetic), codes and fused statistics. Null
+ * when a block holds inf or NaN. The loops live in small functions, each optimised by V8 on its own (a big
+ * caller inlining them all took longer to compile than to run).
  */
-export function symRunsF16(
-  bits: Uint16Array,
-  runs: Int32Array,
-  runLen: number,
-  blocks: Int32Array,
-  scale: Float32Array,
-  amax: Int32Array,
-  qmax: number,
-  out: Int8Array,
-  st: ErrStats,
-  seen16: Uint8Array,
-): void {
-  const nr = runs.length;
-  if (nr === 0) return;
-  // order runs by scale (an fp16 value: its pattern orders it); key · 2^32 + run index sorts exactly
-  const keys = new Float64Array(nr);
-  for (let j = 0; j < nr; j++) {
-    const r = runs[j];
-    keys[j] = f32ToF16(scale[blocks[r]]) * 4294967296 + r;
-  }
-  keys.sort();
+export function quantizeSymF16(bits: Uint16Array, runLen: number, blocks: Int32Array, nb: number, qmax: number): SymResult | null {
+  const mm = new Int32Array(nb).fill(-1);
+  maxAbsRunsF16(bits, runLen, blocks, mm);
+  const scale = new Float32Array(nb);
+  const key = new Int32Array(nb);
+  if (!symScales(mm, qmax, scale, key)) return null;
+  const data = new Int8Array(blocks.length * runLen);
+  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
+  const seen16 = new Uint8Array(65536);
+  const order = runsByKey(blocks, key);
   const base = bits.byteOffset >> 1;
   const u32 = new Uint32Array(bits.buffer, 0, bits.buffer.byteLength >> 2);
-  const tab = F16_TABLE;
-  const th = TH;
-  const ct = CT;
-  const dec = DEC;
-  const dec16 = DEC16;
-  const used = USED;
-  const acc = ACC;
-  acc.fill(0);
-  acc[4] = st.mx;
-  ct.fill(0);
-  let nz = 0x8000; // ct holds nonzero codes only at magnitude patterns ≥ nz (below: 0)
-  let j = 0;
-  while (j < nr) {
-    const key = Math.floor(keys[j] / 4294967296);
+  ACC.fill(0);
+  CT.fill(0);
+  let nz = 0x8000; // CT holds nonzero codes only at magnitude patterns ≥ nz (below: 0)
+  let distinct = 0;
+  const nr = order.length;
+  for (let j = 0; j < nr; ) {
+    const k = key[blocks[order[j]]];
     let g = j;
     let gmax = 0;
-    while (g < nr && Math.floor(keys[g] / 4294967296) === key) {
-      const a = amax[blocks[keys[g] % 4294967296 | 0]];
-      if (a > gmax) gmax = a;
-      g++;
-    }
-    const sc = scale[blocks[keys[j] % 4294967296 | 0]];
-    symThresholds(sc, qmax, th);
-    // code table up to gmax: zeros below th[1] (only where an earlier group left nonzero codes), then k per range
-    const lo = Math.min(th[1], gmax + 1);
-    if (nz < lo) {
-      ct.fill(0, nz, lo);
-      ct.fill(0, 0x8000 + nz, 0x8000 + lo);
-    }
-    nz = lo;
-    for (let k = 1; k <= qmax && th[k] <= gmax; k++) {
-      const hi = Math.min(th[k + 1], gmax + 1);
-      ct.fill(k, th[k], hi);
-      ct.fill(-k, 0x8000 + th[k], 0x8000 + hi);
-    }
-    // decode table, odd-symmetric (fp16 rounding is); code 0 as computed (0 · inf is NaN, as in numpy)
-    const h0 = f32ToF16(0 * sc);
-    dec16[0] = (h0 & 0x7fff) === 0 ? 0 : h0;
-    dec[0] = tab[h0];
-    for (let q = 1; q <= qmax; q++) {
-      const h = decPattern(q, sc);
-      const hz = (h & 0x7fff) === 0 ? 0 : h;
-      dec16[q] = hz;
-      dec[q] = tab[h];
-      dec16[-q & 0xff] = hz === 0 ? 0 : hz ^ 0x8000;
-      dec[-q & 0xff] = -tab[h];
-    }
-    used.fill(0);
-    for (let t = j; t < g; t++) {
-      const r = keys[t] % 4294967296 | 0; // small integers (a float index would slow the loop down)
-      symLoop(u32, bits, base, r * runLen, runLen, out);
-    }
-    for (let q = -qmax; q <= qmax; q++) seen16[dec16[q & 0xff]] |= used[q & 0xff];
+    for (; g < nr && key[blocks[order[g]]] === k; g++) gmax = Math.max(gmax, mm[blocks[order[g]]]);
+    nz = groupTables(scale[blocks[order[j]]], qmax, gmax, nz);
+    USED.fill(0);
+    for (let t = j; t < g; t++) symLoop(u32, bits, base, order[t] * runLen, runLen, data);
+    distinct += markSeen(qmax, seen16);
     j = g;
   }
-  st.se += acc[0] + acc[1];
-  st.sig += acc[2] + acc[3];
-  st.mx = acc[4];
-  st.zeros += acc[5];
+  st.se = ACC[0] + ACC[1];
+  st.sig = ACC[2] + ACC[3];
+  st.mx = ACC[4];
+  st.zeros = ACC[5];
+  st.distinct = distinct;
+  return { data, scale, st };
+}
+
+/**
+ * scale = fp16(fp16(2 · max|w|) / (2 · qmax)) per block (coremltools: range = vmax - vmin with vmin = -vmax, in
+ * the weight dtype), its fp16 pattern in key. False when a block's max |w| is inf or NaN.
+ */
+function symScales(mm: Int32Array, qmax: number, scale: Float32Array, key: Int32Array): boolean {
+  const tab = F16_TABLE;
+  for (let b = 0; b < mm.length; b++) {
+    const a = mm[b];
+    if (a < 0 || a >= 0x7c00) return false;
+    const h = f32ToF16(tab[f32ToF16(2 * tab[a])] / (2 * qmax));
+    scale[b] = tab[h];
+    key[b] = h;
+  }
+  return true;
+}
+
+/** Run indices ordered by their block's key (a counting sort over the keys' range; stable within a key). */
+function runsByKey(blocks: Int32Array, key: Int32Array): Int32Array {
+  const nr = blocks.length;
+  let lo = 0x7fffffff;
+  let hi = -1;
+  for (let b = 0; b < key.length; b++) {
+    lo = Math.min(lo, key[b]);
+    hi = Math.max(hi, key[b]);
+  }
+  const cnt = new Int32Array(hi - lo + 2);
+  for (let r = 0; r < nr; r++) cnt[key[blocks[r]] - lo + 1]++;
+  for (let k = 1; k < cnt.length; k++) cnt[k] += cnt[k - 1];
+  const order = new Int32Array(nr);
+  for (let r = 0; r < nr; r++) order[cnt[key[blocks[r]] - lo]++] = r;
+  return order;
+}
+
+/**
+ * Tables of one scale: thresholds, signed codes per pattern up to gmax (CT: zeros below th[1], written only
+ * where an earlier group left nonzero codes, i.e. from nz on; then k per threshold range), decode values.
+ * Returns the new nz. Small functions called per group, so that V8 optimises them early.
+ */
+function groupTables(sc: number, qmax: number, gmax: number, nz: number): number {
+  const th = TH;
+  const ct = CT;
+  if (sc === 0) {
+    // coremltools computes 0/0 (or w/0) and stores the zero point: every code 0, decoded 0, error w
+    if (nz <= gmax) {
+      ct.fill(0, nz, gmax + 1);
+      ct.fill(0, 0x8000 + nz, 0x8000 + gmax + 1);
+    }
+    DEC[0] = 0;
+    DEC16[0] = 0;
+    return Math.max(nz, gmax + 1);
+  }
+  symThresholds(sc, qmax, th);
+  const lo = Math.min(th[1], gmax + 1);
+  if (nz < lo) {
+    ct.fill(0, nz, lo);
+    ct.fill(0, 0x8000 + nz, 0x8000 + lo);
+  }
+  for (let k = 1; k <= qmax && th[k] <= gmax; k++) {
+    const hi = Math.min(th[k + 1], gmax + 1);
+    ct.fill(k, th[k], hi);
+    ct.fill(-k, 0x8000 + th[k], 0x8000 + hi);
+  }
+  decTable(sc, qmax);
+  return lo;
+}
+
+/** Decode table, odd-symmetric (fp16 rounding is); code 0 as computed (0 · inf is NaN, as in numpy). */
+function decTable(sc: number, qmax: number): void {
+  const tab = F16_TABLE;
+  const dec = DEC;
+  const dec16 = DEC16;
+  const h0 = f32ToF16(0 * sc);
+  dec16[0] = (h0 & 0x7fff) === 0 ? 0 : h0;
+  dec[0] = tab[h0];
+  for (let q = 1; q <= qmax; q++) {
+    const h = decPattern(q, sc);
+    const hz = (h & 0x7fff) === 0 ? 0 : h;
+    dec16[q] = hz;
+    dec[q] = tab[h];
+    dec16[-q & 0xff] = hz === 0 ? 0 : hz ^ 0x8000;
+    dec[-q & 0xff] = -tab[h];
+  }
+}
+
+/** Marks the decoded values of the codes used by the group by fp16 pattern; returns how many were new. */
+function markSeen(qmax: number, seen16: Uint8Array): number {
+  let added = 0;
+  for (let q = -qmax; q <= qmax; q++) {
+    const h = DEC16[q & 0xff];
+    if (USED[q & 0xff] === 1 && seen16[h] === 0) {
+      seen16[h] = 1;
+      added++;
+    }
+  }
+  return added;
 }
 
 // Work tables at module level: V8 compiles accesses to them with constant bases and lengths, noticeably faster
