@@ -5,6 +5,9 @@
  * the sink contract (one open file at a time, the only patch at weight.bin's header); cancellation; fallbacks.
  */
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixture } from '../../../tests/fixtures';
 import { loadPath, loadTree } from '../../../tests/coreml/util';
 import { memoryTree } from '../io/source';
@@ -15,6 +18,7 @@ import { buildMLProgram } from '../formats/coreml/build';
 import { writeCoreML } from '../formats/coreml/write';
 import { runPlan } from './run';
 import { compressToSink, streamBlocker, streamedName, type OutputSink } from './stream';
+import { forcedCollector } from '../../node/collect';
 
 /** An in-memory sink that records the calls (and refuses a second open file or a patch outside the header). */
 function memorySink() {
@@ -195,5 +199,69 @@ describe('streaming', () => {
     const mlmodel = await loadPath(fixture('synthetic/base_nn.mlmodel'));
     expect(streamBlocker(mlmodel, plan('iOS16', q8))).toMatch(/only \.mlpackage/);
     await expect(compressToSink(mlmodel, plan('iOS16', q8), memorySink().sink)).rejects.toMatchObject({ code: 'internal' });
+  });
+});
+
+describe('memory', () => {
+  it('keeps no dense tensor, representation or blob bytes of an earlier weight alive', async () => {
+    const gc = forcedCollector();
+    expect(gc).toBeDefined();
+    // on disk: reads return fresh buffers (an in-memory tree returns views of the whole file)
+    const dir = mkdtempSync(join(tmpdir(), 'sr-stream-mem-'));
+    try {
+      const built = await bigModel();
+      const internal = built.internal as { tree: { paths(): string[]; get(p: string): { size: number; read(o: number, n: number): Promise<Uint8Array> } | undefined } };
+      for (const p of internal.tree.paths()) {
+        const src = internal.tree.get(p)!;
+        mkdirSync(join(dir, 'Big.mlpackage', p, '..'), { recursive: true });
+        writeFileSync(join(dir, 'Big.mlpackage', p), await src.read(0, src.size));
+      }
+      const model = await loadPath(join(dir, 'Big.mlpackage'));
+      // a WeakRef keeps its target until the current job ends: each is made before a macrotask boundary
+      const turn = () => new Promise((r) => setImmediate(r));
+      const dense: WeakRef<object>[] = [];
+      const read = model.readDense.bind(model);
+      model.readDense = async (id) => {
+        const d = await read(id);
+        dense.push(new WeakRef(d.data.buffer));
+        await turn();
+        return d;
+      };
+      // int8 codes are written as views of the representation's own buffer: a chunk alive = the representation alive
+      const chunks: WeakRef<object>[][] = [];
+      const m = memorySink();
+      const sink: OutputSink = {
+        async open(path) {
+          const f = await m.sink.open(path);
+          return {
+            async write(c) {
+              if (c.length >= 4096) (chunks[chunks.length - 1] ??= []).push(new WeakRef(c.buffer));
+              await f.write(c);
+              await turn();
+            },
+            patch: (o, b) => f.patch(o, b),
+            close: () => f.close(),
+          };
+        },
+      };
+      const alive: string[] = [];
+      let held = 0;
+      await compressToSink(model, plan('iOS16', q8), sink, {
+        onProgress: (d) => {
+          if (d === 0) return;
+          gc!();
+          // weight d was just compressed: its dense tensor is garbage already, and so is everything before it
+          dense.forEach((r, k) => r.deref() && alive.push(`dense ${k} at ${d}`));
+          chunks.forEach((list, k) => list.forEach((r) => r.deref() && alive.push(`blob bytes of weight ${k} at ${d}`)));
+          held += chunks.flat().length;
+          chunks.push([]);
+        },
+      });
+      expect(dense.length).toBe(4);
+      expect(held).toBeGreaterThanOrEqual(3);
+      expect(alive).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
