@@ -17,10 +17,16 @@ import { f64ToF16, numel, r16, splitAxis } from '../numeric';
 import { setHint } from '../hints';
 import { countAbove, gatherAboveF16, histogramF16, histogramStats, kthMagnitude } from './f16-passes';
 import { compactSparseF16 } from './compact';
+import { ranksOfMagnitudes } from './f32-select';
 
 export type Skip = { skip: string };
 
-/** Builds the SparseRepr from the dense values and a keep predicate (keep[i] = 1 and w != 0). */
+/**
+ * Builds the SparseRepr from the dense values and a keep predicate (keep[i] = 1 and w != 0). The loops are
+ * branch-free (`+(c)` for the 0/1 of a comparison, and the gather stores every element at values[j], then
+ * advances j by its keep bit: stores after the last kept element land past the end, which typed arrays
+ * ignore): a data-dependent branch mispredicts on about half the elements.
+ */
 export function sparseFrom(dense: DenseTensor, keep: Uint8Array): SparseRepr {
   const n = keep.length;
   let d = 0;
@@ -28,24 +34,28 @@ export function sparseFrom(dense: DenseTensor, keep: Uint8Array): SparseRepr {
   if (dense.dtype === 'fp16') {
     const bits = dense.data as Uint16Array;
     for (let i = 0; i < n; i++) {
-      const k = keep[i] & ((bits[i] & 0x7fff) !== 0 ? 1 : 0);
+      const k = keep[i] & +((bits[i] & 0x7fff) !== 0);
       keep[i] = k;
       d += k;
     }
     values = new Float32Array(d);
     const tab = F16_TABLE;
-    let j = 0;
-    for (let i = 0; i < n; i++) if (keep[i]) values[j++] = tab[bits[i]];
+    for (let i = 0, j = 0; i < n; i++) {
+      values[j] = tab[bits[i]];
+      j += keep[i];
+    }
   } else {
     const fl = dense.data as Float32Array;
     for (let i = 0; i < n; i++) {
-      const k = keep[i] & (fl[i] !== 0 ? 1 : 0);
+      const k = keep[i] & +(fl[i] !== 0);
       keep[i] = k;
       d += k;
     }
     values = new Float32Array(d);
-    let j = 0;
-    for (let i = 0; i < n; i++) if (keep[i]) values[j++] = fl[i];
+    for (let i = 0, j = 0; i < n; i++) {
+      values[j] = fl[i];
+      j += keep[i];
+    }
   }
   return { kind: 'sparse', dtype: dense.dtype, shape: dense.shape.slice(), mask: keep, values };
 }
@@ -61,15 +71,15 @@ export function pruneThreshold(dense: DenseTensor, cfg: OpThresholdPrunerConfig)
     return prunedAboveF16(dense, cnt, tb);
   }
   const keep = new Uint8Array(n);
-  let zeros = 0;
+  let kept = 0;
   const fl = dense.data as Float32Array;
   const t = Math.fround(cfg.threshold);
   for (let i = 0; i < n; i++) {
-    const a = Math.abs(fl[i]);
-    if (a <= t) zeros++;
-    else keep[i] = 1;
+    const k = +!(Math.abs(fl[i]) <= t); // NaN kept
+    keep[i] = k;
+    kept += k;
   }
-  const sparsity = zeros / n;
+  const sparsity = (n - kept) / n;
   if (sparsity < cfg.minimum_sparsity_percentile) return belowMinimum(sparsity, cfg);
   return sparseFrom(dense, keep);
 }
@@ -108,9 +118,7 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
   } else if (fp16) {
     mag16 = dense.data as Uint16Array; // |w| ⇔ bits & 0x7fff (masked below)
   } else {
-    const fl = dense.data as Float32Array;
-    mag32 = new Float32Array(n);
-    for (let i = 0; i < n; i++) mag32[i] = Math.abs(fl[i]);
+    mag32 = dense.data as Float32Array; // |w| taken below (the rank search ignores the sign bit)
   }
   const q = s * 100;
   if (q === 100) return sparseFrom(dense, new Uint8Array(n));
@@ -136,11 +144,12 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
     const b = F16_TABLE[kth(hiI)];
     const thr = lerpPercentile(a, b, gamma, r16);
     const tb = f64ToF16(thr) & 0x7fff; // threshold ≥ 0
-    for (let i = 0; i < n; i++) keep[i] = (mag16[i] & 0x7fff) <= tb ? 0 : 1;
+    for (let i = 0; i < n; i++) keep[i] = (tb - (mag16[i] & 0x7fff)) >>> 31; // (mag & 0x7fff) > tb, branch-free
   } else {
-    const sorted = Float32Array.from(mag32!).sort();
-    const thr = Math.fround(lerpPercentile(sorted[loI], sorted[hiI], gamma, Math.fround));
-    for (let i = 0; i < n; i++) keep[i] = mag32![i] <= thr ? 0 : 1;
+    const m = mag32!;
+    const [a, b] = ranksOfMagnitudes(new Uint32Array(m.buffer, m.byteOffset, n), loI, hiI);
+    const thr = Math.fround(lerpPercentile(a, b, gamma, Math.fround));
+    for (let i = 0; i < n; i++) keep[i] = +!(Math.abs(m[i]) <= thr); // NaN kept
   }
   return sparseFrom(dense, keep);
 }

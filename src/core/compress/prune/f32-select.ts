@@ -1,0 +1,43 @@
+/**
+ * Order statistics of float32 magnitudes without sorting: for non-negative floats (and NaN, whose patterns
+ * lie above +inf) the order of the values is the order of their bit patterns as unsigned integers, so the
+ * k-th smallest is found with a histogram of the top 16 bits, then one of the low 16 bits inside the bucket
+ * that holds rank k. The same element as Float32Array.prototype.sort() would put at index k (NaN last).
+ */
+
+/**
+ * The values of ranks lo and hi (lo <= hi < n) of |v| over the float32 bit patterns `u` (the sign bit is
+ * ignored, so the raw weights can be passed as they are).
+ */
+export function ranksOfMagnitudes(u: Uint32Array, lo: number, hi: number): [number, number] {
+  const n = u.length;
+  const top = new Uint32Array(65536);
+  for (let i = 0; i < n; i++) top[(u[i] & 0x7fffffff) >>> 16]++;
+  const [bLo, rLo] = bucketOf(top, lo);
+  const [bHi, rHi] = bucketOf(top, hi);
+  const cLo = new Uint32Array(65536);
+  const cHi = bHi === bLo ? cLo : new Uint32Array(65536);
+  for (let i = 0; i < n; i++) {
+    const x = u[i] & 0x7fffffff;
+    const t = x >>> 16;
+    if (t === bLo) cLo[x & 0xffff]++;
+    else if (t === bHi) cHi[x & 0xffff]++;
+  }
+  const f = new Float32Array(1);
+  const fu = new Uint32Array(f.buffer);
+  fu[0] = ((bLo << 16) | bucketOf(cLo, rLo)[0]) >>> 0;
+  const vLo = f[0];
+  fu[0] = ((bHi << 16) | bucketOf(cHi, rHi)[0]) >>> 0;
+  return [vLo, f[0]];
+}
+
+/** The bin holding rank k of a histogram, and k's rank inside that bin. */
+function bucketOf(cnt: Uint32Array, k: number): [number, number] {
+  let acc = 0;
+  for (let b = 0; b < cnt.length; b++) {
+    const c = cnt[b];
+    if (acc + c > k) return [b, k - acc];
+    acc += c;
+  }
+  throw new RangeError(`rank ${k} past the ${acc} counted values`);
+}
