@@ -142,7 +142,9 @@ export interface AffineRepr {
 /**
  * Sparse: a 0/1 mask over the dense shape plus the nonzero values in row-major order. `inner`, when set,
  * is the joint form: its codes / indices have one entry per nonzero (length D) while its scales / LUT
- * groups refer to dense positions.
+ * groups refer to dense positions. fp16 pruning returns a compact object (compress/prune/compact.ts) whose
+ * `mask` and `values` are built on first read; writers can take the stored forms with sparseStorage() and
+ * counts with nonzeroCount() / numel(shape) without building them.
  */
 export interface SparseRepr {
   kind: 'sparse';
