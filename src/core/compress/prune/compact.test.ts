@@ -7,6 +7,7 @@ import { compactSparseF16, nonzeroCount, sparseStorage } from './compact';
 import { reprBytes } from '../metrics';
 import { BlobWriter } from '../../formats/coreml/blob';
 import { emitRepr, ValueMaker } from '../../formats/coreml/emit';
+import { reprBuffers } from '../../../../workers/transfer';
 
 function sample(rows = 3, cols = 7): { mask: number[]; kept: number[]; sp: SparseRepr } {
   const n = rows * cols;
@@ -65,6 +66,17 @@ describe('compact fp16 SparseRepr', () => {
     expect(sparseStorage(copy)).toEqual({});
     expect(copy.mask).toEqual(d.mask);
     expect(structuredClone(sample().sp).values).toEqual(sample().sp.values);
+  });
+
+  it('crosses a worker boundary as the plain form (transfer list from reprBuffers, then structured clone)', () => {
+    const { sp, mask, kept } = sample(8, 40);
+    const buffers = reprBuffers(sp);
+    expect(buffers.length).toBe(2); // mask and values, built for the transfer
+    const copy = structuredClone(sp, { transfer: buffers });
+    expect(Object.getOwnPropertyDescriptor(copy, 'values')?.get).toBeUndefined();
+    expect(Array.from(copy.mask)).toEqual(mask);
+    expect(Array.from(copy.values)).toEqual(kept.map((h) => F16_TABLE[h]));
+    expect(sp.mask.byteLength).toBe(0); // transferred away, not copied
   });
 
   it('the Core ML emitter writes the same blobs and ops from the compact forms as from plain arrays', async () => {
