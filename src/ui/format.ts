@@ -36,3 +36,11 @@ export function fmtNum(x: number): string {
 export function fmtShape(s: number[]): string {
   return s.length ? s.join('×') : 'scalar';
 }
+
+/** Bytes for an axis label: the unit of fmtBytes without trailing zeros (20 KB, 2.5 MB, 100 MB). */
+export function fmtBytesAxis(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  const a = Math.abs(n);
+  const [d, u] = a < 1024 ? [1, 'B'] : a < 1024 ** 2 ? [1024, 'KB'] : a < 1024 ** 3 ? [1024 ** 2, 'MB'] : [1024 ** 3, 'GB'];
+  return `${Number((n / d).toPrecision(3))} ${u}`;
+}

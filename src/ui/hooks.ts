@@ -2,22 +2,24 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 /**
  * The value, updated at most once per `ms` (trailing). Each chart uses its own delay, so that their re-renders
- * land as separate short tasks instead of one long commit of every chart at once.
+ * land as separate short tasks instead of one long commit of every chart at once. When `settled` (all results are
+ * in), the last value shows after `settledMs` instead of the rest of the throttle: the final state is not late, and
+ * charts given different `settledMs` still redraw in separate tasks.
  */
-export function useThrottled<T>(value: T, ms: number): T {
+export function useThrottled<T>(value: T, ms: number, settled = false, settledMs = 0): T {
   const [shown, setShown] = useState(value);
   const last = useRef(0);
   const latest = useRef(value);
   latest.current = value;
   useEffect(() => {
     if (Object.is(value, shown)) return;
-    const wait = Math.max(0, last.current + ms - Date.now());
+    const wait = settled ? settledMs : Math.max(0, last.current + ms - Date.now());
     const t = setTimeout(() => {
       last.current = Date.now();
       setShown(() => latest.current);
     }, wait);
     return () => clearTimeout(t);
-  }, [value, shown, ms]);
+  }, [value, shown, ms, settled, settledMs]);
   return shown;
 }
 

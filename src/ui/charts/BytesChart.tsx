@@ -2,9 +2,9 @@
 import { useRenderCost } from '../hooks';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { ChartLegend } from './ChartLegend';
-import { axisOf } from './ticks';
+import { bytesAxisOf } from './ticks';
 import { useModel } from '../../store/model';
-import { fmtBytes } from '../format';
+import { fmtBytes, fmtBytesAxis } from '../format';
 
 export interface AfterBytes {
   (id: string): number | undefined;
@@ -17,7 +17,7 @@ export function BytesChart({ after }: { after?: AfterBytes }) {
   if (!model || model.weights.length === 0) return null;
   const data = model.weights.map((w) => ({ id: w.id, name: w.name, before: w.bytes, after: after?.(w.id) }));
   const hasAfter = data.some((d) => d.after !== undefined);
-  const y = axisOf(data, ['before', 'after'], 5, true);
+  const y = bytesAxisOf(data, ['before', 'after'], 5, true);
   return (
     <figure className="panel chart" aria-label="Bytes per layer" data-testid="bytes-chart">
       <figcaption>Bytes per weight{hasAfter ? ': before and after' : ''}</figcaption>
@@ -28,7 +28,7 @@ export function BytesChart({ after }: { after?: AfterBytes }) {
         }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="name" hide />
-          <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytes(v)} width={70} />
+          <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytesAxis(v)} width={70} />
           <Tooltip formatter={(v) => fmtBytes(Number(v))} isAnimationActive={false} />
           <Bar dataKey="before" name="before" fill="#8aa4c8" isAnimationActive={false} />
           {hasAfter && <Bar dataKey="after" name="after" fill="#2f7d4f" isAnimationActive={false} />}

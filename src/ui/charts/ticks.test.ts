@@ -30,3 +30,12 @@ describe('niceAxis (ticks without recharts’ decimal.js)', () => {
     expect(axisOf([{ a: undefined }], ['a']).ticks.length).toBeGreaterThan(1);
   });
 });
+
+describe('bytesAxisOf', () => {
+  it('steps round in the unit of the labels (KB = 1024 B)', async () => {
+    const { bytesAxisOf } = await import('./ticks');
+    const a = bytesAxisOf([{ b: 65536 }, { b: 1000 }], ['b'], 5, true);
+    expect(a.ticks.map((t) => t / 1024)).toEqual([0, 20, 40, 60, 80]);
+    expect(a.domain[1]).toBeGreaterThanOrEqual(65536);
+  });
+});

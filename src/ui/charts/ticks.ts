@@ -51,3 +51,23 @@ export function axisOf<T extends object>(rows: T[], keys: (keyof T)[], count = 5
   if (lo > hi) return niceAxis(0, 1, count, zero);
   return niceAxis(lo, hi, count, zero);
 }
+
+/** Like axisOf for byte counts: round steps in the unit the labels use (B, KB = 1024 B, MB, GB), e.g. 20 KB, 40 KB. */
+export function bytesAxisOf<T extends object>(rows: T[], keys: (keyof T)[], count = 5, zero = false): Axis {
+  let hi = 0;
+  for (const r of rows) for (const k of keys) {
+    const v = r[k];
+    if (typeof v === 'number' && Number.isFinite(v)) hi = Math.max(hi, Math.abs(v));
+  }
+  const unit = hi >= 1024 ** 3 ? 1024 ** 3 : hi >= 1024 ** 2 ? 1024 ** 2 : hi >= 1024 ? 1024 : 1;
+  const scaled = rows.map((r) => {
+    const o: Record<string, number | undefined> = {};
+    for (const k of keys) {
+      const v = r[k];
+      o[k as string] = typeof v === 'number' ? v / unit : undefined;
+    }
+    return o;
+  });
+  const a = axisOf(scaled, keys as string[], count, zero);
+  return { domain: [a.domain[0] * unit, a.domain[1] * unit], ticks: a.ticks.map((t) => t * unit) };
+}

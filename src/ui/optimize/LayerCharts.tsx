@@ -2,13 +2,13 @@
 import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { ChartLegend, type LegendItem } from '../charts/ChartLegend';
-import { axisOf } from '../charts/ticks';
+import { axisOf, bytesAxisOf } from '../charts/ticks';
 import type { Compressed, WeightResult } from '../../core/compress/types';
 import type { LoadedModel } from '../../core/model/types';
 import { useHover, useThrottled, useRenderCost, useStableRows } from '../hooks';
 import { useModel } from '../../store/model';
 import { useOptimize, useWorkModel } from '../../store/optimize';
-import { fmtBytes } from '../format';
+import { fmtBytes, fmtBytesAxis } from '../format';
 
 type Metric = 'bytes' | 'bpw' | 'lut' | 'sparsity' | 'snr';
 
@@ -44,7 +44,8 @@ export function LayerCharts() {
   const select = useModel((s) => s.select);
   // the chart renders in the background (interruptible), at most every 700 ms while results stream in, and only
   // when its data changed: the table and the totals show each result at once, the chart follows
-  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 700);
+  const settled = useOptimize((s) => s.done >= s.total);
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 700, settled, 0);
   if (!model) return null;
   return <LayerChartsView model={model} results={results} select={select} />;
 }
@@ -80,7 +81,7 @@ const LayerChartsView = memo(function LayerChartsView({
   const chart = useMemo(() => {
     const bars = BARS[metric];
     // explicit ticks: recharts' own go through decimal.js on every update
-    const y = axisOf(rows, bars.map((b) => b.key), 5, true);
+    const y = metric === 'bytes' ? bytesAxisOf(rows, bars.map((b) => b.key), 5, true) : axisOf(rows, bars.map((b) => b.key), 5, true);
     const legend: LegendItem[] = bars.map((b) => ({ label: b.name, color: b.color }));
     return (
       <>
@@ -100,7 +101,7 @@ const LayerChartsView = memo(function LayerChartsView({
               domain={y.domain}
               ticks={y.ticks}
               allowDataOverflow
-              tickFormatter={metric === 'bytes' ? (v: number) => fmtBytes(v) : undefined}
+              tickFormatter={metric === 'bytes' ? (v: number) => fmtBytesAxis(v) : undefined}
               width={metric === 'bytes' ? 70 : 50}
             />
             {hover && <Tooltip formatter={(v, n) => (metric === 'bytes' ? [fmtBytes(Number(v)), n] : [Number(v).toFixed(2), n])} isAnimationActive={false} />}

@@ -4,16 +4,17 @@ import type { LoadedModel } from '../../core/model/types';
 /** Before/after bytes by dtype and by layer kind (the consumer op type). */
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { ChartLegend } from '../charts/ChartLegend';
-import { axisOf } from '../charts/ticks';
+import { bytesAxisOf } from '../charts/ticks';
 import { useHover, useThrottled, useRenderCost, useStableRows } from '../hooks';
 import { useOptimize, useWorkModel } from '../../store/optimize';
-import { fmtBytes } from '../format';
+import { fmtBytes, fmtBytesAxis } from '../format';
 
 export function TotalsChart() {
   const model = useWorkModel();
   // the chart renders in the background (interruptible), at most every 900 ms while results stream in (a schedule
   // of its own, so that it does not redraw in the same task as the per-layer chart), and only when its data changed
-  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 900);
+  const settled = useOptimize((s) => s.done >= s.total);
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 900, settled, 150);
   const enabled = useOptimize((s) => s.enabled);
   if (!model || !enabled) return null;
   return <TotalsChartView model={model} results={results} />;
@@ -42,14 +43,14 @@ const TotalsChartView = memo(function TotalsChartView({ model, results }: { mode
   const data = useStableRows([...byDtype, ...byKind].map(([k, v]) => ({ name: k, ...v })));
   // the same rows: the same chart element, which React does not render again
   const chart = useMemo(() => {
-    const y = axisOf(data, ['before', 'after'], 5, true);
+    const y = bytesAxisOf(data, ['before', 'after'], 5, true);
     return (
       <>
         <ResponsiveContainer width="100%" height={210}>
           <BarChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} />
-            <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytes(v)} width={70} />
+            <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytesAxis(v)} width={70} />
             {hover && <Tooltip formatter={(v) => fmtBytes(Number(v))} isAnimationActive={false} />}
             <Bar dataKey="before" fill="#8aa4c8" isAnimationActive={false} />
             <Bar dataKey="after" fill="#2f7d4f" isAnimationActive={false} />

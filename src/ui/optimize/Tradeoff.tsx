@@ -5,11 +5,11 @@ import type { Settings } from '../../store/settings';
 /** Size against error, one point per candidate configuration, with the Pareto frontier and the current configuration. */
 import { CartesianGrid, ComposedChart, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import { ChartLegend, type LegendItem } from '../charts/ChartLegend';
-import { axisOf } from '../charts/ticks';
+import { axisOf, bytesAxisOf } from '../charts/ticks';
 import { paretoFrontier } from '../../store/budget';
 import { useHover, useThrottled, useRenderCost } from '../hooks';
 import { candidateList, totalsOf, useOptimize, type Recipe, useWorkModel } from '../../store/optimize';
-import { fmtBytes } from '../format';
+import { fmtBytes, fmtBytesAxis } from '../format';
 
 export function Tradeoff() {
   const model = useWorkModel();
@@ -17,7 +17,8 @@ export function Tradeoff() {
   const settings = useDeferredValue(useOptimize((s) => s.settings));
   // at most every 1.1 s while candidates and results stream in (its own schedule, apart from the other charts)
   const candidates = useThrottled(useDeferredValue(useOptimize((s) => s.candidates)), 1100);
-  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 1100);
+  const settled = useOptimize((s) => s.done >= s.total);
+  const results = useThrottled(useDeferredValue(useOptimize((s) => s.results)), 1100, settled, 300);
   const recipeState = useOptimize((s) => s.recipe);
   if (!model || !enabled) return null;
   return <TradeoffView model={model} settings={settings} candidates={candidates} results={results} recipeState={recipeState} />;
@@ -82,7 +83,7 @@ const TradeoffChart = memo(function TradeoffChart({ points, current, recipe, fro
   }
   const all = [...points, ...current, ...recipe];
   // explicit ticks: recharts' own go through decimal.js on every update
-  const x = axisOf(all, ['bytes'], 5);
+  const x = bytesAxisOf(all, ['bytes'], 5);
   const y = axisOf(all, ['snr'], 5);
   const legend: LegendItem[] = [
     { label: 'Pareto frontier', color: '#999', line: true },
@@ -98,7 +99,7 @@ const TradeoffChart = memo(function TradeoffChart({ points, current, recipe, fro
       <ResponsiveContainer width="100%" height={210}>
         <ComposedChart margin={{ top: 8, right: 12, bottom: 4, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="bytes" type="number" domain={x.domain} ticks={x.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytes(v)} name="size" />
+          <XAxis dataKey="bytes" type="number" domain={x.domain} ticks={x.ticks} allowDataOverflow tickFormatter={(v: number) => fmtBytesAxis(v)} name="size" />
           <YAxis dataKey="snr" type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow width={45} name="SNR dB" unit=" dB" />
           {hover && (
           <Tooltip
