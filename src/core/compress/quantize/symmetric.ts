@@ -216,7 +216,7 @@ function groupTables(sc: number, qmax: number, gmax: number, nz: number): number
   for (let k = 1; k <= qmax && th[k] <= gmax; k++) {
     const hi = Math.min(th[k + 1], gmax + 1);
     ct.fill(k, th[k], hi);
-    ct.fill(-k, 0x8000 + th[k], 0x8000 + hi);
+    ct.fill(-k & 0xff, 0x8000 + th[k], 0x8000 + hi);
   }
   decTable(sc, qmax);
   return lo;
@@ -256,8 +256,8 @@ function markSeen(qmax: number, seen16: Uint8Array): number {
 // Work tables at module level: V8 compiles accesses to them with constant bases and lengths, noticeably faster
 // in the element loop than arrays passed as arguments.
 const TH = new Int32Array(258);
-/** Signed code per fp16 pattern (valid up to the current group's max |w|). */
-const CT = new Int8Array(65536);
+/** Code byte (q & 0xff) per fp16 pattern (valid up to the current group's max |w|). */
+const CT = new Uint8Array(65536);
 /** Decoded value and its fp16 pattern per code (index q & 0xff). */
 const DEC = new Float64Array(256);
 const DEC16 = new Uint16Array(256);
@@ -277,12 +277,12 @@ function symLoop(u32: Uint32Array, bits: Uint16Array, base: number, s: number, l
 
 function symOne(h: number, i: number, out: Int8Array): void {
   const acc = ACC;
-  const q = CT[h];
-  out[i] = q;
-  USED[q & 0xff] = 1;
-  acc[5] += q === 0 ? 1 : 0;
+  const k = CT[h];
+  out[i] = k;
+  USED[k] = 1;
+  acc[5] += k === 0 ? 1 : 0;
   const w = TAB[h];
-  const e = w - DEC[q & 0xff];
+  const e = w - DEC[k];
   acc[0] += e * e;
   acc[2] += w * w;
   const a = Math.abs(e);
@@ -313,15 +313,13 @@ function symPairs(u32: Uint32Array, p: number, n: number, o: number, out: Int8Ar
     const v = u32[p];
     const h0 = v & 0xffff;
     const h1 = v >>> 16;
-    const q0 = ct[h0];
-    const q1 = ct[h1];
-    out[i] = q0;
-    out[i + 1] = q1;
-    const k0 = q0 & 0xff;
-    const k1 = q1 & 0xff;
+    const k0 = ct[h0];
+    const k1 = ct[h1];
+    out[i] = k0; // stored as int8: the byte wraps to the signed code
+    out[i + 1] = k1;
     used[k0] = 1;
     used[k1] = 1;
-    zeros += ((q0 * q0 - 1) >>> 31) + ((q1 * q1 - 1) >>> 31); // 1 for a zero code
+    zeros += ((k0 - 1) >>> 31) + ((k1 - 1) >>> 31); // 1 for a zero code
     const w0 = tab[h0];
     const w1 = tab[h1];
     const e0 = w0 - dec[k0];
