@@ -160,6 +160,7 @@ test('100 MB model: time from a preset to the size budget recipe, with nothing c
   // model and starting from nothing computed, as one judges speed by repeated runs; every attempt is printed
   const attempts: Record<string, unknown>[] = [];
   let best = Infinity;
+  let bestCpu = Infinity;
   for (let attempt = 0; attempt < Number(process.env.SHRINKRAY_BUDGET_ATTEMPTS ?? 3) && best >= 2000; attempt++) {
     await page.goto('/');
     await pickFolder(page, dir);
@@ -167,11 +168,13 @@ test('100 MB model: time from a preset to the size budget recipe, with nothing c
     await expect
       .poll(async () => (await page.getByTestId('stats-progress').getAttribute('data-done')) === '14', { timeout: 300_000 })
       .toBe(true);
-    // a light trace: the page's main-thread CPU time from the click to the recipe (the time it takes from the workers)
+    // a light trace: the CPU time of the page's main thread and of the workers from the click to the recipe
     const tracePath = resolve(REPO, 'test-results/perf-budget-trace.json');
     await browser.startTracing(page, {
       path: tracePath,
-      categories: process.env.SHRINKRAY_TRACE ? ['toplevel', 'devtools.timeline', 'v8', 'disabled-by-default-v8.gc', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'] : ['toplevel', 'devtools.timeline'],
+      categories: process.env.SHRINKRAY_TRACE
+        ? ['toplevel', 'devtools.timeline', 'v8', 'disabled-by-default-v8.gc', 'v8.execute', 'disabled-by-default-v8.cpu_profiler']
+        : ['toplevel', 'devtools.timeline', 'v8.execute'],
     });
     const click = await page.evaluate(() => performance.now());
     const t0 = Date.now();
@@ -199,18 +202,25 @@ test('100 MB model: time from a preset to the size budget recipe, with nothing c
     const budgetBytes = Number(await page.getByTestId('recipe').getAttribute('data-budget'));
     expect(recipeBytes).toBeLessThanOrEqual(budgetBytes);
     best = Math.min(best, recipeMs);
+    bestCpu = Math.min(bestCpu, cpu('DedicatedWorker thread'));
     attempts.push({
       presetMs,
       curvesAfterPresetMs: curvesMs,
       recipeAfterPresetMs: recipeMs,
       mainThreadCpuMs: cpu('CrRendererMain'),
+      // the workers' own CPU time (their calls run as microtasks): the recipe's wall time on two cores to itself is
+      // about this over two, whatever else the machine runs
+      workersCpuMs: cpu('DedicatedWorker thread'),
       loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
       schedule,
     });
     console.log('PERF-BUDGET', JSON.stringify(attempts[attempts.length - 1]));
   }
-  writeFileSync(resolve(REPO, 'test-results/perf-budget.json'), JSON.stringify({ bestRecipeMs: best, attempts }, null, 2));
+  writeFileSync(resolve(REPO, 'test-results/perf-budget.json'), JSON.stringify({ bestRecipeMs: best, bestWorkersCpuMs: bestCpu, attempts }, null, 2));
   await shot(page, '41-bench-budget');
+  // what the recipe costs the two workers, whatever the machine's load: under 2 s on two cores of their own
+  expect(bestCpu).toBeGreaterThan(0);
+  expect(bestCpu / 2).toBeLessThan(2000);
   // issue 5: for the 100 MB benchmark model the recipe appears in under 2 s, from a preset with nothing computed
   expect(best).toBeLessThan(2000);
 });
@@ -225,9 +235,16 @@ function threadTasks(path: string, thread: string): { wallMs: number; cpuMs: num
   const raw = JSON.parse(readFileSync(path, 'utf8')) as { traceEvents?: TraceEvent[] } | TraceEvent[];
   const events = Array.isArray(raw) ? raw : raw.traceEvents ?? [];
   const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === thread).map((e) => `${e.pid}:${e.tid}`));
-  // the outermost task events (RunTask, or ThreadControllerImpl::RunTask when only the toplevel category is on)
+  // the outermost task events (RunTask, or ThreadControllerImpl::RunTask when only the toplevel category is on;
+  // RunMicrotasks on worker threads, where a worker's async calls run)
   const tasks = events
-    .filter((e) => (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask') && e.ph === 'X' && main.has(`${e.pid}:${e.tid}`) && typeof e.dur === 'number')
+    .filter(
+      (e) =>
+        (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunMicrotasks') &&
+        e.ph === 'X' &&
+        main.has(`${e.pid}:${e.tid}`) &&
+        typeof e.dur === 'number',
+    )
     .sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
   const out: { wallMs: number; cpuMs: number }[] = [];
   const end = new Map<string, number>();
