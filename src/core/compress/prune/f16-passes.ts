@@ -6,6 +6,7 @@
  */
 import { F16_TABLE } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
+import { r16 } from '../numeric';
 
 /** cnt[h] = number of elements with bit pattern h. */
 export function histogramF16(bits: Uint16Array): Uint32Array {
@@ -138,4 +139,63 @@ export function gatherAboveF16(bits: Uint16Array, tb: number, maskBits: Uint8Arr
     values16[j] = h;
     j += b;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building a SparseRepr from a keep array (n:m, block and fp32 pruning). Branch-free: `+(c)` gives the 0/1
+// of a comparison, and the gathers store every element at values[j] and advance j by its keep bit (stores
+// after the last kept element land past the end, which typed arrays ignore); a data-dependent branch
+// mispredicts on about half the elements.
+
+/** keep[i] &= (w != 0); returns the number kept. */
+export function keepNonzeroF16(bits: Uint16Array, keep: Uint8Array): number {
+  let d = 0;
+  for (let i = 0; i < keep.length; i++) {
+    const k = keep[i] & +((bits[i] & 0x7fff) !== 0);
+    keep[i] = k;
+    d += k;
+  }
+  return d;
+}
+
+export function keepNonzeroF32(fl: Float32Array, keep: Uint8Array): number {
+  let d = 0;
+  for (let i = 0; i < keep.length; i++) {
+    const k = keep[i] & +(fl[i] !== 0);
+    keep[i] = k;
+    d += k;
+  }
+  return d;
+}
+
+/** values = the kept elements as float32, in order (values.length = the number kept). */
+export function gatherKeptF16(bits: Uint16Array, keep: Uint8Array, values: Float32Array): void {
+  const tab = F16_TABLE;
+  for (let i = 0, j = 0; i < keep.length; i++) {
+    values[j] = tab[bits[i]];
+    j += keep[i];
+  }
+}
+
+export function gatherKeptF32(fl: Float32Array, keep: Uint8Array, values: Float32Array): void {
+  for (let i = 0, j = 0; i < keep.length; i++) {
+    values[j] = fl[i];
+    j += keep[i];
+  }
+}
+
+const f1 = new Float32Array(1);
+const u1 = new Uint32Array(f1.buffer);
+
+/**
+ * r16 (round to float32, then to fp16, half to even) of a non-negative number, with the fp16-normal range
+ * done inline: the float32 pattern plus 0xfff plus its bit 13 carries into bit 13 exactly when the 13 bits
+ * dropped are above half, or at half with an odd kept bit; a carry out of the mantissa raises the exponent
+ * (to inf past 65504), as f32ToF16 does.
+ */
+export function r16Sum(x: number): number {
+  f1[0] = x;
+  const b = u1[0];
+  if (b >= 0x38800000 && b < 0x47800000) return F16_TABLE[((b + 0xfff + ((b >>> 13) & 1)) >>> 13) - 0x1c000];
+  return r16(x);
 }

@@ -10,7 +10,7 @@ import type { SparseRepr } from '../types';
 import { f64ToF16, r16 } from '../numeric';
 import { lerpPercentile, pruneMagnitude, pruneThreshold } from './prune';
 import { magnitudePrunerConfig, thresholdPrunerConfig } from './options';
-import { gatherAboveF16, histogramF16 } from './f16-passes';
+import { gatherAboveF16, histogramF16, r16Sum } from './f16-passes';
 import { packLSB } from '../../tensor/pack';
 import { computeMetrics } from '../metrics';
 
@@ -117,6 +117,62 @@ describe('fp16 magnitude pruning (fast passes)', () => {
         expect(Array.from(sp.values)).toEqual(Array.from(bits).filter((h) => (h & 0x7fff) > tb).map((h) => F16_TABLE[h]));
         expect(computeMetrics(dense, sp)).toEqual(computeMetrics(dense, { ...sp }));
       }
+  });
+
+  it('r16Sum equals r16 on sums of fp16 values (ties, carries, overflow, subnormal) and on random doubles', () => {
+    const r = rng(21);
+    const pats = Array.from({ length: 1500 }, () => Math.floor(r() * 0x7c00));
+    pats.push(0, 1, 0x3ff, 0x400, 0x7bff, 0x7bfe, 0x3c00, 0x3c01, 0x0400);
+    let bad = 0;
+    for (const a of pats) for (const b of pats) if (r16Sum(F16_TABLE[a] + F16_TABLE[b]) !== r16(F16_TABLE[a] + F16_TABLE[b])) bad++;
+    for (let i = 0; i < 200_000; i++) {
+      const x = r() * 2 ** (Math.floor(r() * 50) - 30);
+      if (!Object.is(r16Sum(x), r16(x))) bad++;
+    }
+    for (const x of [65504, 65519.99, 65520, 1e6, 2 ** -14, 2 ** -14 * (1 - 2 ** -12), 1 + 2 ** -11, 1 + 3 * 2 ** -11, 0]) if (!Object.is(r16Sum(x), r16(x))) bad++;
+    expect(bad).toBe(0);
+  });
+
+  it('block magnitude pruning (fp16 and fp32) equals the definition: fp16 square, sequential sum, sqrt, percentile', () => {
+    for (const [shape, dim, b, s] of [
+      [[12, 10], 0, 4, 0.5],
+      [[9, 6, 3], 1, 2, 0.75],
+      [[16, 8, 3, 3], 0, 4, 0.6],
+      [[10, 40], 1, 8, 0.3],
+    ] as [number[], number, number, number][]) {
+      const n = shape.reduce((x, y) => x * y, 1);
+      const bits = weights(n, n + b, 0.3);
+      for (const dtype of ['fp16', 'fp32'] as const) {
+        const data = dtype === 'fp16' ? bits : Float32Array.from(bits, (h) => F16_TABLE[h] * 1.001);
+        const w = dtype === 'fp16' ? Array.from(bits, (h) => F16_TABLE[h]) : Array.from(data as Float32Array);
+        const rd = dtype === 'fp16' ? r16 : Math.fround;
+        const outer = shape.slice(0, dim).reduce((x, y) => x * y, 1);
+        const C = shape[dim];
+        const inner = shape.slice(dim + 1).reduce((x, y) => x * y, 1);
+        const norm = new Array<number>(n);
+        for (let o = 0; o < outer; o++)
+          for (let c0 = 0; c0 < C; c0 += b)
+            for (let r = 0; r < inner; r++) {
+              let acc = 0;
+              for (let c = c0; c < Math.min(C, c0 + b); c++) {
+                const v = w[(o * C + c) * inner + r];
+                acc = c === c0 ? rd(v * v) : rd(acc + rd(v * v));
+              }
+              const nv = rd(Math.sqrt(acc));
+              for (let c = c0; c < Math.min(C, c0 + b); c++) norm[(o * C + c) * inner + r] = nv;
+            }
+        const sorted = norm.slice().sort((x, y) => x - y);
+        const vidx = s * (n - 1);
+        const lo = Math.floor(vidx);
+        const p = lerpPercentile(sorted[lo], sorted[Math.min(lo + 1, n - 1)], vidx - lo, rd);
+        const thr = dtype === 'fp16' ? F16_TABLE[f64ToF16(p)] : Math.fround(p);
+        const want = norm.map((x, i) => (x <= thr || w[i] === 0 ? 0 : 1));
+        const dense: DenseTensor = { dtype, shape, data };
+        const got = pruneMagnitude(dense, magnitudePrunerConfig({ target_sparsity: s, block_size: b, dim })) as SparseRepr;
+        expect(Array.from(got.mask)).toEqual(want);
+        expect(Array.from(got.values)).toEqual(w.filter((_, i) => want[i]));
+      }
+    }
   });
 
   it('histogramF16 counts every pattern, at any alignment', () => {

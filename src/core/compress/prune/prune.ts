@@ -15,7 +15,18 @@ import type { DenseTensor } from '../../model/types';
 import type { OpMagnitudePrunerConfig, OpThresholdPrunerConfig, SparseRepr } from '../types';
 import { f64ToF16, numel, r16, splitAxis } from '../numeric';
 import { setHint } from '../hints';
-import { countAbove, gatherAboveF16, histogramF16, histogramStats, kthMagnitude } from './f16-passes';
+import {
+  countAbove,
+  gatherAboveF16,
+  gatherKeptF16,
+  gatherKeptF32,
+  histogramF16,
+  histogramStats,
+  keepNonzeroF16,
+  keepNonzeroF32,
+  kthMagnitude,
+  r16Sum,
+} from './f16-passes';
 import { compactSparseF16 } from './compact';
 import { ranksOfMagnitudes } from './f32-select';
 
@@ -23,39 +34,18 @@ export type Skip = { skip: string };
 
 /**
  * Builds the SparseRepr from the dense values and a keep predicate (keep[i] = 1 and w != 0). The loops are
- * branch-free (`+(c)` for the 0/1 of a comparison, and the gather stores every element at values[j], then
- * advances j by its keep bit: stores after the last kept element land past the end, which typed arrays
- * ignore): a data-dependent branch mispredicts on about half the elements.
+ * branch-free (f16-passes.ts) and live in small functions, so that this one is not compiled mid-loop.
  */
 export function sparseFrom(dense: DenseTensor, keep: Uint8Array): SparseRepr {
-  const n = keep.length;
-  let d = 0;
   let values: Float32Array;
   if (dense.dtype === 'fp16') {
     const bits = dense.data as Uint16Array;
-    for (let i = 0; i < n; i++) {
-      const k = keep[i] & +((bits[i] & 0x7fff) !== 0);
-      keep[i] = k;
-      d += k;
-    }
-    values = new Float32Array(d);
-    const tab = F16_TABLE;
-    for (let i = 0, j = 0; i < n; i++) {
-      values[j] = tab[bits[i]];
-      j += keep[i];
-    }
+    values = new Float32Array(keepNonzeroF16(bits, keep));
+    gatherKeptF16(bits, keep, values);
   } else {
     const fl = dense.data as Float32Array;
-    for (let i = 0; i < n; i++) {
-      const k = keep[i] & +(fl[i] !== 0);
-      keep[i] = k;
-      d += k;
-    }
-    values = new Float32Array(d);
-    for (let i = 0, j = 0; i < n; i++) {
-      values[j] = fl[i];
-      j += keep[i];
-    }
+    values = new Float32Array(keepNonzeroF32(fl, keep));
+    gatherKeptF32(fl, keep, values);
   }
   return { kind: 'sparse', dtype: dense.dtype, shape: dense.shape.slice(), mask: keep, values };
 }
@@ -182,38 +172,54 @@ function prunedAboveF16(dense: DenseTensor, cnt: Uint32Array, tb: number): Spars
 /** Per-element L2 norm of its block (fp16: bit patterns of the fp16 norms). */
 function blockNorms(dense: DenseTensor, b: number, dim: number): Uint16Array | Float32Array {
   const [outer, C, inner] = splitAxis(dense.shape, dim);
-  const n = outer * C * inner;
-  const fp16 = dense.dtype === 'fp16';
-  const tab = F16_TABLE;
-  const bits = fp16 ? (dense.data as Uint16Array) : null;
-  const fl = fp16 ? null : (dense.data as Float32Array);
-  const out16 = fp16 ? new Uint16Array(n) : null;
-  const out32 = fp16 ? null : new Float32Array(n);
-  const rd = fp16 ? r16 : Math.fround;
+  if (dense.dtype === 'fp16') return blockNormsF16(dense.data as Uint16Array, outer, C, inner, b);
+  const fl = dense.data as Float32Array;
+  const out = new Float32Array(outer * C * inner);
+  const rd = Math.fround;
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++)
     for (let c0 = 0; c0 < C; c0 += b) {
       const c1 = Math.min(C, c0 + b);
       // sequential sum over the block (padded channels add 0)
-      for (let r = 0; r < inner; r++) {
-        const v = bits ? tab[bits[(o * C + c0) * inner + r]] : fl![(o * C + c0) * inner + r];
-        acc[r] = rd(v * v);
-      }
+      for (let r = 0, i = (o * C + c0) * inner; r < inner; r++, i++) acc[r] = rd(fl[i] * fl[i]);
       for (let c = c0 + 1; c < c1; c++)
-        for (let r = 0; r < inner; r++) {
-          const v = bits ? tab[bits[(o * C + c) * inner + r]] : fl![(o * C + c) * inner + r];
-          acc[r] = rd(acc[r] + rd(v * v));
-        }
+        for (let r = 0, i = (o * C + c) * inner; r < inner; r++, i++) acc[r] = rd(acc[r] + rd(fl[i] * fl[i]));
       for (let r = 0; r < inner; r++) {
         const nv = rd(Math.sqrt(acc[r]));
-        for (let c = c0; c < c1; c++) {
-          const i = (o * C + c) * inner + r;
-          if (out16) out16[i] = f64ToF16(nv) & 0x7fff;
-          else out32![i] = nv;
-        }
+        for (let c = c0; c < c1; c++) out[(o * C + c) * inner + r] = nv;
       }
     }
-  return (out16 ?? out32)!;
+  return out;
+}
+
+let squares16: Float64Array | null = null;
+
+/** r16(v * v) for every fp16 magnitude pattern (the square of an fp16 value is exact in float32). */
+function squareTableF16(): Float64Array {
+  if (!squares16) {
+    squares16 = new Float64Array(0x8000);
+    for (let m = 0; m < 0x8000; m++) squares16[m] = r16(F16_TABLE[m] * F16_TABLE[m]);
+  }
+  return squares16;
+}
+
+/** fp16 block norms as numpy's half arithmetic: square, sequential sum and sqrt each rounded to fp16. */
+function blockNormsF16(bits: Uint16Array, outer: number, C: number, inner: number, b: number): Uint16Array {
+  const out = new Uint16Array(outer * C * inner);
+  const sq = squareTableF16();
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++)
+    for (let c0 = 0; c0 < C; c0 += b) {
+      const c1 = Math.min(C, c0 + b);
+      for (let r = 0, i = (o * C + c0) * inner; r < inner; r++, i++) acc[r] = sq[bits[i] & 0x7fff];
+      for (let c = c0 + 1; c < c1; c++)
+        for (let r = 0, i = (o * C + c) * inner; r < inner; r++, i++) acc[r] = r16Sum(acc[r] + sq[bits[i] & 0x7fff]);
+      for (let r = 0; r < inner; r++) {
+        const hb = f64ToF16(r16(Math.sqrt(acc[r]))) & 0x7fff; // once per block, not per element
+        for (let c = c0; c < c1; c++) out[(o * C + c) * inner + r] = hb;
+      }
+    }
+  return out;
 }
 
 function pruneNM(dense: DenseTensor, nm: [number, number], dim: number): SparseRepr | Skip {
