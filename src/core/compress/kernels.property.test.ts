@@ -381,9 +381,10 @@ describe('linear quantization, exhaustive over fp16', () => {
 });
 
 describe('linear quantization, symmetric threshold paths', () => {
-  it('per-channel codes equal the exact fp16 formula at 400 channel scales, by byte table and by float estimate', () => {
-    // rows of 600 or 4096 magnitudes spread over [0, L] (both signs, L included): a long row over a small
-    // range codes through the per-magnitude byte table, a short row over a wide range through the estimate
+  it('per-channel codes equal the exact fp16 formula at 400 channel scales (small and wide magnitude ranges)', () => {
+    // rows of 600 or 4096 magnitudes spread over [0, L] (both signs, L included), one scale per row: each
+    // scale's code table (symmetric.ts) is filled from its thresholds up to the row's max, over small and wide
+    // ranges of patterns
     for (const [cols, lo, hi] of [
       [4096, 0x0001, 0x2fff],
       [600, 0x1800, 0x7bff],
