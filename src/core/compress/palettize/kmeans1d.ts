@@ -126,18 +126,30 @@ export function kmeans1dMany(xs: Float64Array, ws: Float64Array, ks: readonly nu
  * loops in the solver itself made it recompile on stack replacement at every call of a one-shot run.
  */
 function table(xs: Float64Array, ws: Float64Array): Float64Array {
+  // prefixSums' arithmetic in prefixSums' order (the SMAWK cross-check sees the same sums), in one pass
   const n = xs.length;
-  const { W, S, Q } = prefixSums(xs, ws);
+  let tw = 0;
+  let tm = 0;
+  for (let i = 0; i < n; i++) {
+    tw += ws[i];
+    tm += ws[i] * xs[i];
+  }
+  const mean = tm / tw;
   const A = new Float64Array(4 * (n + 1));
-  for (let j = 0; j <= n; j++) {
-    const w = W[j];
-    const s = S[j];
-    const q = Q[j];
-    A[4 * j] = w;
-    A[4 * j + 1] = s;
-    A[4 * j + 2] = q;
-    const c = j ? q - (s * s) / w : 0;
-    A[4 * j + 3] = c > 0 ? c : 0;
+  let W = 0;
+  let S = 0;
+  let Q = 0;
+  for (let i = 0, p = 4; i < n; i++, p += 4) {
+    const w = ws[i];
+    const x = xs[i] - mean;
+    W = W + w;
+    S = S + w * x;
+    Q = Q + w * x * x;
+    A[p] = W;
+    A[p + 1] = S;
+    A[p + 2] = Q;
+    const c = Q - (S * S) / W;
+    A[p + 3] = c > 0 ? c : 0;
   }
   return A;
 }

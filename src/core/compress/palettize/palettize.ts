@@ -245,30 +245,45 @@ function histF16(bits: Uint16Array, L: Layout, g: number, gs: number, include?: 
       w[bits[i]] += ew ? ew(i) : 1;
     });
   }
-  // distinct values (merge +0/-0), sorted ascending
-  const tab = F16_TABLE;
-  let d = w[0x8000] + w[0] > 0 ? 1 : 0;
-  for (let h = 1; h <= 0x7bff; h++) {
-    if (w[h] > 0) d++;
-    if (w[h | 0x8000] > 0) d++;
-  }
-  const xs = new Float64Array(d);
-  const ws = new Float64Array(d);
-  let j = 0;
-  // negative values: 0xFBFF (most negative finite) down to 0x8001, then zero, then positives
-  for (let h = 0xfbff; h >= 0x8001; h--) if (w[h] > 0) {
-    xs[j] = tab[h];
-    ws[j++] = w[h];
-  }
-  if (w[0x8000] + w[0] > 0) {
-    xs[j] = 0;
-    ws[j++] = w[0x8000] + w[0];
-  }
-  for (let h = 1; h <= 0x7bff; h++) if (w[h] > 0) {
-    xs[j] = tab[h];
-    ws[j++] = w[h];
-  }
+  const { xs, ws } = distinctF16(w);
   return { xs, ws, bins: w };
+}
+
+/**
+ * The finite values present in a histogram by fp16 pattern, ascending (−0 merged into 0), with their weights, in
+ * one pass over the magnitudes: negatives fill a buffer backwards from its middle, positives forwards after the
+ * zero slot, so the result is one contiguous run of it (a view). Runs once per weight, so it is kept to one loop.
+ */
+function distinctF16(w: Float64Array): { xs: Float64Array; ws: Float64Array } {
+  const tab = F16_TABLE;
+  const Z = 0x7c00; // slot of zero; negatives at Z-1, Z-2, …; positives at Z+1, Z+2, …
+  const xs = new Float64Array(2 * Z + 1);
+  const ws = new Float64Array(2 * Z + 1);
+  let neg = Z;
+  let pos = Z + 1;
+  for (let m = 1; m <= 0x7bff; m++) {
+    const cn = w[m | 0x8000];
+    if (cn > 0) {
+      neg--;
+      xs[neg] = tab[m | 0x8000];
+      ws[neg] = cn;
+    }
+    const cp = w[m];
+    if (cp > 0) {
+      xs[pos] = tab[m];
+      ws[pos] = cp;
+      pos++;
+    }
+  }
+  const cz = w[0x8000] + w[0];
+  if (cz > 0) {
+    ws[Z] = cz; // xs[Z] is 0 already
+    return { xs: xs.subarray(neg, pos), ws: ws.subarray(neg, pos) };
+  }
+  // no zero: close the gap by moving the negatives up one slot
+  xs.copyWithin(neg + 1, neg, Z);
+  ws.copyWithin(neg + 1, neg, Z);
+  return { xs: xs.subarray(neg + 1, pos), ws: ws.subarray(neg + 1, pos) };
 }
 
 function histF32(vals: Float32Array, L: Layout, g: number, gs: number, include?: Uint8Array, ew?: ((i: number) => number) | null): GroupHist {
