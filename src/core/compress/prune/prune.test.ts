@@ -175,6 +175,44 @@ describe('fp16 magnitude pruning (fast passes)', () => {
     }
   });
 
+  it('n:m pruning equals the stable insertion sort per group (ties, padding, inner axes, NaN fallback)', () => {
+    const cases: [number[], number, [number, number]][] = [
+      [[8, 16], 1, [2, 4]],
+      [[6, 10, 3], 1, [1, 3]],
+      [[12, 5], 0, [3, 4]],
+      [[4, 9, 2, 2], 1, [2, 4]],
+    ];
+    for (const [shape, dim, [np, m]] of cases)
+      for (const withNaN of [false, true]) {
+        const n = shape.reduce((x, y) => x * y, 1);
+        const bits = weights(n, n * m + np);
+        if (withNaN) bits[5] = 0x7e00;
+        for (const dtype of ['fp16', 'fp32'] as const) {
+          const w = dtype === 'fp16' ? Array.from(bits, (h) => F16_TABLE[h]) : Array.from(bits, (h) => F16_TABLE[h] * 3);
+          const data = dtype === 'fp16' ? bits : Float32Array.from(w);
+          const outer = shape.slice(0, dim).reduce((x, y) => x * y, 1);
+          const C = shape[dim];
+          const inner = shape.slice(dim + 1).reduce((x, y) => x * y, 1);
+          const want = w.map((v) => +(v !== 0));
+          for (let o = 0; o < outer; o++)
+            for (let r = 0; r < inner; r++)
+              for (let c0 = 0; c0 < C; c0 += m) {
+                const mag = Array.from({ length: m }, (_, j) => (c0 + j < C ? Math.abs(w[(o * C + c0 + j) * inner + r]) : 0));
+                const ord = Array.from({ length: m }, (_, j) => j);
+                for (let a = 1; a < m; a++) {
+                  const x = ord[a];
+                  let b = a - 1;
+                  while (b >= 0 && mag[ord[b]] > mag[x]) ord[b + 1] = ord[b--];
+                  ord[b + 1] = x;
+                }
+                for (let t = 0; t < np; t++) if (c0 + ord[t] < C) want[(o * C + c0 + ord[t]) * inner + r] = 0;
+              }
+          const got = pruneMagnitude({ dtype, shape, data }, magnitudePrunerConfig({ n_m_ratio: [np, m], dim })) as SparseRepr;
+          expect(Array.from(got.mask)).toEqual(want);
+        }
+      }
+  });
+
   it('histogramF16 counts every pattern, at any alignment', () => {
     const b = weights(1001, 9);
     for (const off of [0, 1]) {

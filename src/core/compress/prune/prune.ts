@@ -229,6 +229,9 @@ function pruneNM(dense: DenseTensor, nm: [number, number], dim: number): SparseR
   const [outer, C, inner] = splitAxis(dense.shape, dim);
   if (m > C / 2) return { skip: `m ${m} > channel / 2 (channel = ${C}) is not applicable for n:m pruning` };
   const n = outer * C * inner;
+  const fast = nmKeepByRank(dense, outer, C, inner, nPrune, m);
+  if (fast) return sparseFrom(dense, fast);
+  // NaN among the weights: the insertion sort below, whose comparisons with NaN are all false, is the definition
   const keep = new Uint8Array(n).fill(1);
   const tab = F16_TABLE;
   const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
@@ -259,4 +262,38 @@ function pruneNM(dense: DenseTensor, nm: [number, number], dim: number): SparseR
         }
       }
   return sparseFrom(dense, keep);
+}
+
+/**
+ * n:m keep mask by rank counting instead of sorting each group: the stable ascending position of element j
+ * in its group is #{k < j: |w_k| <= |w_j|} + #{k > j: |w_k| < |w_j|} (padded slots, |w| = 0, sit after the
+ * real ones), and j is pruned when that position is below n. Branch-free, O(m²) per group. Returns null
+ * when a weight is NaN (no order; the caller then runs the insertion sort of the definition).
+ */
+function nmKeepByRank(dense: DenseTensor, outer: number, C: number, inner: number, nPrune: number, m: number): Uint8Array | null {
+  const keep = new Uint8Array(outer * C * inner);
+  const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
+  const fl = bits ? null : (dense.data as Float32Array);
+  const tab = F16_TABLE;
+  const kk = new Float64Array(m);
+  let nan = 0;
+  for (let o = 0; o < outer; o++)
+    for (let r = 0; r < inner; r++)
+      for (let c0 = 0; c0 < C; c0 += m) {
+        const len = Math.min(m, C - c0);
+        const base = (o * C + c0) * inner + r;
+        for (let j = 0; j < m; j++) {
+          const a = j < len ? Math.abs(bits ? tab[bits[base + j * inner]] : fl![base + j * inner]) : 0;
+          kk[j] = a;
+          nan |= +(a !== a);
+        }
+        for (let j = 0; j < len; j++) {
+          const x = kk[j];
+          let pos = 0;
+          for (let k = 0; k < j; k++) pos += +(kk[k] <= x);
+          for (let k = j + 1; k < m; k++) pos += +(kk[k] < x);
+          keep[base + j * inner] = +(pos >= nPrune);
+        }
+      }
+  return nan ? null : keep;
 }
