@@ -247,14 +247,19 @@ function layer(
     }
     cur[mid] = best;
     arg[mid] = bi;
-    stack[sp++] = lj;
-    stack[sp++] = mid - 1;
-    stack[sp++] = loI;
-    stack[sp++] = bi;
-    stack[sp++] = mid + 1;
-    stack[sp++] = hj;
-    stack[sp++] = bi;
-    stack[sp++] = hiI;
+    // only non-empty halves (half the nodes are leaves)
+    if (lj < mid) {
+      stack[sp++] = lj;
+      stack[sp++] = mid - 1;
+      stack[sp++] = loI;
+      stack[sp++] = bi;
+    }
+    if (mid < hj) {
+      stack[sp++] = mid + 1;
+      stack[sp++] = hj;
+      stack[sp++] = bi;
+      stack[sp++] = hiI;
+    }
   }
 }
 
