@@ -25,6 +25,20 @@ describe('bulk paths', () => {
       }
   });
 
+  it('packLSB 4-bit of long byte arrays (any byte values, aligned and not) equals nibble-by-nibble packing', () => {
+    const r = lcg(23);
+    const buf = Uint8Array.from({ length: 4101 }, () => r() >>> 24);
+    for (const off of [0, 1, 2, 3, 4])
+      for (const count of [4096, 4095, 4089, 17, 8, 7]) {
+        const v = buf.subarray(off, off + count);
+        for (const c of [count, count - 3]) {
+          const ref = new Uint8Array(Math.ceil(c / 2));
+          for (let i = 0; i < c; i++) ref[i >> 1] |= (v[i] & 15) << ((i & 1) * 4);
+          expect(packLSB(v, 4, c)).toEqual(ref);
+        }
+      }
+  });
+
   it('unpackLSB 1-bit of long streams equals bit-by-bit unpacking, into aligned and unaligned outputs', () => {
     const r = lcg(5);
     const bytes = Uint8Array.from({ length: 520 }, () => r() >>> 24);

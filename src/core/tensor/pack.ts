@@ -16,6 +16,7 @@ export function packLSB(values: ArrayLike<number>, bits: number, count = values.
   }
   const mask = (1 << bits) - 1;
   if (bits === 4) {
+    if (values instanceof Uint8Array && (values.byteOffset & 3) === 0) return packNibbles(values, count, out);
     // whole bytes first (one store per byte instead of a read-modify-write per value)
     const whole = count >> 1;
     for (let j = 0, i = 0; j < whole; j++, i += 2) out[j] = (values[i] & 15) | ((values[i + 1] & 15) << 4);
@@ -41,6 +42,25 @@ export function packLSB(values: ArrayLike<number>, bits: number, count = values.
     out[byte] |= (v << off) & 0xff;
     if (off + bits > 8) out[byte + 1] |= v >>> (8 - off);
   }
+  return out;
+}
+
+/**
+ * 4-bit LSB-first packing of bytes (low nibble of each), eight values per step: in a 32-bit word of four
+ * codes, w | w >>> 4 holds bytes 0 and 2 of the output pair in its bytes 0 and 2.
+ */
+function packNibbles(values: Uint8Array, count: number, out: Uint8Array): Uint8Array {
+  const words = count >> 3;
+  const u = new Uint32Array(values.buffer, values.byteOffset, words * 2);
+  const o32 = new Uint32Array(out.buffer, out.byteOffset, words);
+  for (let j = 0, k = 0; j < words; j++, k += 2) {
+    const x = u[k] & 0x0f0f0f0f;
+    const y = u[k + 1] & 0x0f0f0f0f;
+    const a = x | (x >>> 4);
+    const b = y | (y >>> 4);
+    o32[j] = (a & 0xff) | ((a >>> 8) & 0xff00) | ((b & 0xff) << 16) | ((b << 8) & 0xff000000);
+  }
+  for (let i = words << 3; i < count; i++) out[i >> 1] |= (values[i] & 15) << ((i & 1) << 2);
   return out;
 }
 
