@@ -9,8 +9,7 @@ import { compressJob, type Job } from '../src/core/engine/job';
 import type { DenseTensor } from '../src/core/model/types';
 import type { Compressed } from '../src/core/compress/types';
 import { decompress } from '../src/core/compress/decompress';
-import { f16ArrayToF32 } from '../src/core/tensor/fp16';
-import { countDistinctF16, weightStats, type WeightStats } from './stats';
+import { weightStats, weightStatsF16, type WeightStats } from './stats';
 import { reprBuffers } from './transfer';
 import { curveResults } from './curve';
 import { denseOf, type DenseInput } from './read';
@@ -23,12 +22,11 @@ const api = {
   statsRepr(repr: Compressed): WeightStats {
     return weightStats(decompress(repr));
   },
-  /** statistics of a dense stored tensor: fp16 bits are widened here, off the page's main thread */
+  /** statistics of a dense stored tensor, off the page's main thread: fp16 from a histogram of its bit patterns */
   async statsDense(input: DenseInput): Promise<WeightStats> {
     const dense: DenseTensor = await denseOf(input);
     if (dense.dtype === 'fp16') {
-      const bits = dense.data as Uint16Array;
-      return weightStats(f16ArrayToF32(bits), 64, countDistinctF16(bits));
+      return weightStatsF16(dense.data as Uint16Array, 64);
     }
     return weightStats(dense.data as Float32Array);
   },

@@ -1,7 +1,10 @@
 /**
  * Statistics of one weight's float values, in one pass plus a count of distinct values: min, max, mean,
  * std (population, float64 accumulation), exact-zero fraction and a histogram. Pure; runs in a worker.
+ * fp16 weights (weightStatsF16) go through a histogram of their bit patterns instead: one pass over the data,
+ * no widened float32 copy, everything else over the ≤ 65,536 patterns present.
  */
+import { F16_TABLE } from '../src/core/tensor/fp16';
 
 export interface WeightStats {
   count: number;
@@ -92,4 +95,81 @@ export function countDistinctF16(bits: Uint16Array): number {
     }
   }
   return count;
+}
+
+/** Per-pattern counts, reused (a worker runs one call at a time); float64 so that count · value is exact. */
+const F16_COUNTS = new Float64Array(65536);
+
+/**
+ * weightStats of fp16 data from its bit patterns: the same statistics as weightStats(f16ArrayToF32(bits)) —
+ * min, max, zeros, distinct count and histogram exactly; mean and std summed per pattern (count · value is exact
+ * in float64), so they differ from the element-order sums only by float64 rounding (and are more accurate).
+ * NaNs behave as there: ignored by min, max, the histogram and the distinct count, and they make mean and std NaN.
+ */
+export function weightStatsF16(bits: Uint16Array, bins = 64): WeightStats {
+  const n = bits.length;
+  const cnt = F16_COUNTS;
+  cnt.fill(0);
+  countPatterns(bits, cnt);
+  const tab = F16_TABLE;
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let unique = 0;
+  for (let h = 0; h < 65536; h++) {
+    const c = cnt[h];
+    if (c === 0) continue;
+    const x = tab[h];
+    sum += c * x;
+    if (x !== x) continue; // NaN
+    if (x < min) min = x;
+    if (x > max) max = x;
+    if (h !== 0x8000 || cnt[0] === 0) unique++; // 0 and -0 once
+  }
+  const zeros = cnt[0] + cnt[0x8000];
+  const mean = n ? sum / n : 0;
+  let ss = 0;
+  const hist = new Array<number>(bins).fill(0);
+  const lo = n ? min : 0;
+  const hi = n ? max : 0;
+  const width = hi > lo ? (hi - lo) / bins : 0;
+  for (let h = 0; h < 65536; h++) {
+    const c = cnt[h];
+    if (c === 0) continue;
+    const x = tab[h];
+    const d = x - mean;
+    ss += c * d * d;
+    let b = width > 0 ? Math.floor((x - lo) / width) : 0;
+    if (b >= bins) b = bins - 1;
+    if (b >= 0) hist[b] += c;
+  }
+  return {
+    count: n,
+    min: n ? min : 0,
+    max: n ? max : 0,
+    mean,
+    std: n ? Math.sqrt(ss / n) : 0,
+    sparsity: n ? zeros / n : 0,
+    zeros,
+    unique,
+    hist,
+    histMin: lo,
+    histMax: hi,
+  };
+}
+
+/** cnt[pattern] += 1 for every element; two patterns per 32-bit load where the data is 4-byte aligned. */
+function countPatterns(bits: Uint16Array, cnt: Float64Array): void {
+  const n = bits.length;
+  let i = 0;
+  if (n === 0) return;
+  if (bits.byteOffset % 4 !== 0) cnt[bits[i++]]++;
+  const pairs = (n - i) >> 1;
+  const u32 = new Uint32Array(bits.buffer, bits.byteOffset + i * 2, pairs);
+  for (let k = 0; k < pairs; k++) {
+    const p = u32[k];
+    cnt[p & 0xffff]++;
+    cnt[p >>> 16]++;
+  }
+  for (i += pairs * 2; i < n; i++) cnt[bits[i]]++;
 }

@@ -99,8 +99,7 @@ async function inventoryChild(modelPath: string): Promise<void> {
   const timer = setInterval(sample, 5);
   const { loadModel } = await import('../core/formats/index');
   const { pathTree } = await import('../node/fs-tree');
-  const { f16ArrayToF32 } = await import('../core/tensor/fp16');
-  const { weightStats, countDistinctF16 } = await import('../../workers/stats');
+  const { weightStats, weightStatsF16 } = await import('../../workers/stats');
   const rss0 = process.memoryUsage().rss;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -112,7 +111,7 @@ async function inventoryChild(modelPath: string): Promise<void> {
     const dense = await model.readDense(w.id);
     const st =
       dense.dtype === 'fp16'
-        ? weightStats(f16ArrayToF32(dense.data as Uint16Array), 64, countDistinctF16(dense.data as Uint16Array))
+        ? weightStatsF16(dense.data as Uint16Array, 64)
         : weightStats(dense.data as Float32Array);
     values += st.count;
     check += st.unique + st.hist.length;
