@@ -1,8 +1,12 @@
 /**
- * The two passes of unstructured magnitude pruning over fp16 bit patterns: a 65,536-bin histogram of the
- * patterns, then (threshold known) the keep mask and the gather of the kept values. Both read the weights as
- * 32-bit pairs when the array is 4-byte aligned (the common case) and fall back to a plain loop otherwise;
- * both paths give the same result.
+ * The loops of the pruning kernels, each in a small function of its own (a loop inside a big function gets
+ * that function compiled on stack replacement mid-loop, and the code deoptimizes after the loop on every call).
+ * - fp16 unstructured (magnitude and threshold): a 65,536-bin histogram of the bit patterns, the threshold,
+ *   counts and error statistics from it, then one pass for the packed mask and the gather of the kept
+ *   patterns. Both passes read the weights as 32-bit words when the array is 4-byte aligned (the common
+ *   case) and fall back to a plain loop otherwise, with the same result.
+ * - a SparseRepr from a keep array (n:m, block, fp32), branch-free;
+ * - r16Sum, the fp16 rounding of the block-norm sums.
  */
 import { F16_TABLE } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
