@@ -14,7 +14,7 @@ import type { AffineRepr, OpLinearQuantizerConfig, WeightContext } from '../type
 import { normAxis, numel, r16, strides } from '../numeric';
 import { quantRange } from './options';
 import { setHint, type ErrStats } from '../hints';
-import { maxAbsRunsF16, quantizeSymF16 } from './symmetric';
+import { codesF16General, maxAbsRunsF16, quantizeSymF16 } from './symmetric';
 
 const NOT_FINITE = 'the weight contains inf or NaN, which linear quantization does not support';
 
@@ -249,49 +249,15 @@ export function quantizeGrid(
 
   // pass 2: codes, with the error statistics of the decoded values fused in (see hints.ts)
   const data = signed ? new Int8Array(n) : new Uint8Array(n);
-  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
-  // distinct decoded values: fp16 ones marked by bit pattern (±0 as one), fp32 ones in a Set
-  const distinct = fp16 ? null : new Set<number>();
-  const seen16 = fp16 ? new Uint8Array(65536) : null;
-  const dec = new Float64Array(256);
-  const dec16 = new Uint16Array(256);
-  const used = new Uint8Array(256);
-  forEachRun(dense.shape, grid, (s, len, b) => {
-    const sc = scale[b];
-    const z = zp[b];
-    // q - z is a small integer, exact in fp16 / fp32: one rounding, of the product
-    if (fp16) {
-      for (let q = qmin; q <= qmax; q++) {
-        const h = f32ToF16((q - z) * sc);
-        dec16[q & 0xff] = (h & 0x7fff) === 0 ? 0 : h;
-        dec[q & 0xff] = tab[h];
-      }
-    } else for (let q = qmin; q <= qmax; q++) dec[q & 0xff] = Math.fround((q - z) * sc);
-    used.fill(0);
-    if (sc === 0) {
-      // all-zero block: coremltools computes 0/0; store the zero point so the block decodes to 0
-      for (let i = s; i < s + len; i++) data[i] = z;
-      used[z & 0xff] = 1;
-      statsRun(bits, fl, s, len, dec, data, st);
-      st.zeros += len;
-    } else if (bits && len >= TABLE_MIN) codesF16Table(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
-    else if (bits) codesF16(bits, s, len, sc, z, qmin, qmax, data, dec, used, st);
-    else codesF32(fl!, s, len, sc, z, qmin, qmax, data, dec, used, st);
-    if (seen16) {
-      for (let q = qmin; q <= qmax; q++) seen16[dec16[q & 0xff]] |= used[q & 0xff];
-    } else {
-      for (let q = qmin; q <= qmax; q++) {
-        if (!used[q & 0xff]) continue;
-        const v = dec[q & 0xff];
-        distinct!.add(v === 0 ? 0 : v);
-      }
-    }
-  });
-  if (seen16) {
-    let d = 0;
-    for (let h = 0; h < 65536; h++) d += seen16[h];
-    st.distinct = d;
-  } else st.distinct = distinct!.size;
+  let st: ErrStats;
+  if (bits) {
+    // fp16: codes by thresholds and per-(scale, zero point) tables, as the symmetric path (symmetric.ts)
+    const rb = runBlocks(dense.shape, grid);
+    const amax = new Int32Array(nb);
+    for (let b = 0; b < nb; b++) amax[b] = f32ToF16(Math.max(Math.abs(mn[b]), Math.abs(mx[b]))) & 0x7fff;
+    const out = data instanceof Int8Array ? data : new Int8Array(data.buffer, data.byteOffset, n);
+    st = n > 0 ? codesF16General(bits, rb.runLen, rb.blocks, scale, zp, amax, qmin, qmax, out) : { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
+  } else st = codesF32Runs(fl!, dense.shape, grid, scale, zp, qmin, qmax, data);
   const repr: AffineRepr = {
     kind: 'affine',
     dtype: dense.dtype,
@@ -310,6 +276,44 @@ export function quantizeGrid(
   return repr;
 }
 
+/** Pass 2 over fp32 runs: codes and fused statistics (distinct decoded values in a Set). */
+function codesF32Runs(
+  fl: Float32Array,
+  shape: readonly number[],
+  grid: readonly number[],
+  scale: Float32Array,
+  zp: Float64Array,
+  qmin: number,
+  qmax: number,
+  data: Int8Array | Uint8Array,
+): ErrStats {
+  const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
+  const distinct = new Set<number>();
+  const dec = new Float64Array(256);
+  const used = new Uint8Array(256);
+  forEachRun(shape, grid, (s, len, b) => {
+    const sc = scale[b];
+    const z = zp[b];
+    // q - z is a small integer, exact in fp32: one rounding, of the product
+    for (let q = qmin; q <= qmax; q++) dec[q & 0xff] = Math.fround((q - z) * sc);
+    used.fill(0);
+    if (sc === 0) {
+      // all-zero block: coremltools computes 0/0; store the zero point so the block decodes to 0
+      for (let i = s; i < s + len; i++) data[i] = z;
+      used[z & 0xff] = 1;
+      statsRun(fl, s, len, dec, data, st);
+      st.zeros += len;
+    } else codesF32(fl, s, len, sc, z, qmin, qmax, data, dec, used, st);
+    for (let q = qmin; q <= qmax; q++) {
+      if (!used[q & 0xff]) continue;
+      const v = dec[q & 0xff];
+      distinct.add(v === 0 ? 0 : v);
+    }
+  });
+  st.distinct = distinct.size;
+  return st;
+}
+
 function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax: Int32Array, negMax: Int32Array): void {
   let pm = posMax[b];
   let nm = negMax[b];
@@ -323,120 +327,6 @@ function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax
   }
   posMax[b] = pm;
   negMax[b] = nm;
-}
-
-/**
- * q = clip(round_half_even(fp16(w / scale)) + z). The fp16 rounding of the quotient moves it by at most half
- * an fp16 ulp (≤ |x|·2^-11), so it can only change the integer when x is that close to a .5 tie: only those
- * elements take the exact path.
- */
-function codesF16(
-  bits: Uint16Array,
-  s: number,
-  len: number,
-  sc: number,
-  z: number,
-  qmin: number,
-  qmax: number,
-  out: Int8Array | Uint8Array,
-  dec: Float64Array,
-  used: Uint8Array,
-  st: ErrStats,
-): void {
-  const tab = F16_TABLE;
-  const inv = 1 / sc;
-  let se = 0;
-  let sig = 0;
-  let mx = st.mx;
-  let zeros = 0;
-  for (let i = s; i < s + len; i++) {
-    const w = tab[bits[i]];
-    const x = w * inv;
-    let q = Math.floor(x + 0.5);
-    // exact path only near a .5 tie (x + 0.5 - q near 0 or 1): a predictable branch, ~2% of elements.
-    // (Branch-free abs: a data-dependent sign branch costs more than the whole fast path.)
-    if (Math.abs(x - q) >= 0.5 - (Math.abs(x) * 4.8828125e-4 + 1e-12)) q = rheLocal(r16(w / sc));
-    q += z;
-    q = q < qmin ? qmin : q > qmax ? qmax : q;
-    out[i] = q;
-    const k = q & 0xff;
-    used[k] = 1;
-    zeros += q === z ? 1 : 0;
-    const e = w - dec[k];
-    se += e * e;
-    sig += w * w;
-    const a = Math.abs(e);
-    if (a > mx) mx = a;
-  }
-  st.se += se;
-  st.sig += sig;
-  st.mx = mx;
-  st.zeros += zeros;
-}
-
-/** Runs of at least this many fp16 elements (per-tensor or long blocks) decide their codes per bit pattern. */
-const TABLE_MIN = 1 << 18;
-
-/**
- * codesF16 for a long run: code and error decided once per fp16 bit pattern present (the same formula as
- * codesF16, so the same codes), then one gather. zeros and max |err| come from the histogram (an integer sum
- * and a max: order-free); the squared-error and signal sums stay per element, in element order, so every
- * statistic is bit-identical to codesF16's.
- */
-function codesF16Table(
-  bits: Uint16Array,
-  s: number,
-  len: number,
-  sc: number,
-  z: number,
-  qmin: number,
-  qmax: number,
-  out: Int8Array | Uint8Array,
-  dec: Float64Array,
-  used: Uint8Array,
-  st: ErrStats,
-): void {
-  const tab = F16_TABLE;
-  const end = s + len;
-  const cnt = new Uint32Array(65536);
-  for (let i = s; i < end; i++) cnt[bits[i]]++;
-  const code = new Int16Array(65536);
-  const err = new Float64Array(65536);
-  const inv = 1 / sc;
-  let mx = st.mx;
-  let zeros = 0;
-  for (let h = 0; h < 65536; h++) {
-    const c = cnt[h];
-    if (c === 0) continue;
-    const w = tab[h];
-    const x = w * inv;
-    let q = Math.floor(x + 0.5);
-    if (Math.abs(x - q) >= 0.5 - (Math.abs(x) * 4.8828125e-4 + 1e-12)) q = rheLocal(r16(w / sc));
-    q += z;
-    q = q < qmin ? qmin : q > qmax ? qmax : q;
-    code[h] = q;
-    const k = q & 0xff;
-    used[k] = 1;
-    if (q === z) zeros += c;
-    const e = w - dec[k];
-    err[h] = e;
-    const a = Math.abs(e);
-    if (a > mx) mx = a;
-  }
-  let se = 0;
-  let sig = 0;
-  for (let i = s; i < end; i++) {
-    const h = bits[i];
-    out[i] = code[h];
-    const e = err[h];
-    const w = tab[h];
-    se += e * e;
-    sig += w * w;
-  }
-  st.se += se;
-  st.sig += sig;
-  st.mx = mx;
-  st.zeros += zeros;
 }
 
 function codesF32(
@@ -480,9 +370,9 @@ function codesF32(
   st.zeros += zeros;
 }
 
-function statsRun(bits: Uint16Array | null, fl: Float32Array | null, s: number, len: number, dec: Float64Array, codes: Int8Array | Uint8Array, st: ErrStats): void {
+function statsRun(fl: Float32Array, s: number, len: number, dec: Float64Array, codes: Int8Array | Uint8Array, st: ErrStats): void {
   for (let i = s; i < s + len; i++) {
-    const w = bits ? F16_TABLE[bits[i]] : fl![i];
+    const w = fl[i];
     const e = w - dec[codes[i] & 0xff];
     st.se += e * e;
     st.sig += w * w;

@@ -1,4 +1,7 @@
-/** The symmetric fp16 path (symmetric.ts): exact thresholds, codes, scales and fused statistics on awkward inputs. */
+/**
+ * The fp16 table paths (symmetric.ts): exact thresholds, codes, scales and fused statistics on awkward inputs, for
+ * signed symmetric codes (quantizeSymF16) and for every other mode / dtype (codesF16General).
+ */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
@@ -17,7 +20,7 @@ const code = (a: number, sc: number, qmax: number) => Math.min(qmax, rhe(r16(F16
 
 describe('symThresholds', () => {
   it('th[k] is the smallest magnitude pattern whose code reaches k, at every finite fp16 scale and at inf', () => {
-    for (const qmax of [127, 7]) {
+    for (const qmax of [127, 7, 255]) {
       const th = new Int32Array(qmax + 2);
       let bad = 0;
       for (let s = 1; s <= 0x7c00; s++) {
@@ -59,18 +62,22 @@ describe('runBlocks', () => {
   });
 });
 
-/** Rows of mixed character: gaussian-like at several spreads, repeated maxima, zeros, -0, subnormals only. */
+/**
+ * Rows of mixed character: gaussian-like at several spreads, repeated maxima, zeros, -0, subnormals only, only
+ * positive or only negative values.
+ */
 function awkwardRows(rows: number, cols: number, seed: number): number[] {
   let s = seed;
   const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const out: number[] = [];
   for (let r = 0; r < rows; r++) {
-    const kind = r % 7;
+    const kind = r % 9;
     for (let j = 0; j < cols; j++) {
       let h: number;
       if (kind === 0) h = 0; // all zero: scale 0
       else if (kind === 1) h = j % 3 === 0 ? 0x8000 : 1 + (j % 2); // -0 and the two smallest subnormals: the scale underflows to 0
       else if (kind === 2) h = f32ToF16((rnd() - 0.5) * 2 ** -14); // subnormal range
+      else if (kind >= 7) h = f32ToF16((kind === 7 ? 1 : -1) * (0.001 + rnd() * 0.05));
       else {
         const spread = [0.02, 0.5, 300, 0.02][kind - 3];
         h = f32ToF16((rnd() + rnd() + rnd() - 1.5) * spread);
@@ -149,9 +156,75 @@ describe('symmetric fp16 quantization', () => {
     const plain = computeMetrics(t, { ...r });
     expect(Number.isNaN(fused.mse) && Number.isNaN(plain.mse)).toBe(true);
     expect(fused.maxAbsErr).toBe(plain.maxAbsErr);
+    expect(fused.sparsity).toBe(plain.sparsity); // a code decoding to NaN is not a zero
     expect(fused.distinct).toBe(plain.distinct);
     vals[5] = 0x7c00;
     expect((quantize(f16Tensor([7, 64], vals, false), linearQuantizerConfig({}), ctx) as { skip: string }).skip).toMatch(/inf or NaN/);
+  });
+
+  it('other modes and dtypes: codes equal clip(rhe(fp16(w / scale)) + zero point); fused statistics equal the decoded ones', () => {
+    for (const odd of [false, true])
+      for (const [shape, granularity, block] of [
+        [[27, 1031], 'per_channel', 0],
+        [[18, 3, 5, 5], 'per_channel', 0],
+        [[9, 96], 'per_block', 8],
+        [[27, 1031], 'per_tensor', 0],
+      ] as const)
+        for (const [mode, dtype] of [
+          ['linear', 'int8'],
+          ['linear', 'uint8'],
+          ['linear', 'int4'],
+          ['linear', 'uint4'],
+          ['linear_symmetric', 'uint8'],
+          ['linear_symmetric', 'uint4'],
+        ] as const) {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const t = f16Tensor(shape.slice(), awkwardRows(shape[0], n / shape[0], 5 + n), odd);
+          const r = quantize(t, linearQuantizerConfig({ mode, dtype, granularity, block_size: block }), ctx) as AffineRepr;
+          expect('skip' in r).toBe(false);
+          const [qmin, qmax] = quantRange(dtype, mode);
+          const bits = t.data as Uint16Array;
+          let bad = 0;
+          forEachRun(t.shape, r.scaleShape, (s, len, b) => {
+            const sc = r.scale[b];
+            const z = r.offset![b];
+            for (let i = s; i < s + len; i++) {
+              const want = sc === 0 ? z : Math.min(qmax, Math.max(qmin, rhe(r16(F16_TABLE[bits[i]] / sc)) + z));
+              if (r.data[i] !== want && bad++ < 3) expect(`${mode} ${dtype} element ${i} (bits ${bits[i]}, scale ${sc}, z ${z}): ${r.data[i]}`).toBe(`${want}`);
+            }
+          });
+          expect(bad).toBe(0);
+          const fused = computeMetrics(t, r);
+          const plain = computeMetrics(t, { ...r });
+          expect(Math.abs(fused.mse - plain.mse)).toBeLessThanOrEqual(1e-12 * plain.mse);
+          expect(fused.maxAbsErr).toBe(plain.maxAbsErr);
+          expect(fused.sparsity).toBe(plain.sparsity);
+          expect(fused.distinct).toBe(plain.distinct);
+        }
+  });
+
+  it('linear mode near the fp16 limit: the zero point quirk and an inf scale code and decode as numpy', () => {
+    const vals = awkwardRows(9, 64, 9);
+    for (let j = 0; j < 64; j++) vals[64 * 4 + j] = f32ToF16(j % 2 ? 65504 : -65504 + 32 * j);
+    for (let j = 0; j < 64; j++) vals[64 * 5 + j] = f32ToF16(j % 2 ? 300 : -3);
+    const t = f16Tensor([9, 64], vals, true);
+    for (const dtype of ['uint8', 'int8'] as const) {
+      const r = quantize(t, linearQuantizerConfig({ mode: 'linear', dtype }), ctx) as AffineRepr;
+      expect(r.scale[4]).toBe(Infinity);
+      const [qmin, qmax] = quantRange(dtype, 'linear');
+      for (let i = 0; i < vals.length; i++) {
+        const b = Math.floor(i / 64);
+        const sc = r.scale[b];
+        const z = r.offset![b];
+        expect(r.data[i]).toBe(sc === 0 ? z : Math.min(qmax, Math.max(qmin, rhe(r16(F16_TABLE[vals[i]] / sc)) + z)));
+      }
+      const fused = computeMetrics(t, r);
+      const plain = computeMetrics(t, { ...r });
+      expect(Number.isNaN(fused.mse) && Number.isNaN(plain.mse)).toBe(true);
+      expect(fused.maxAbsErr).toBe(plain.maxAbsErr);
+      expect(fused.sparsity).toBe(plain.sparsity);
+      expect(fused.distinct).toBe(plain.distinct);
+    }
   });
 
   it('gives the same codes, scales and (up to rounding) statistics for an aligned and an unaligned copy of a tensor', () => {

@@ -1,14 +1,15 @@
 /**
- * Symmetric signed fp16 quantization (int8 / int4 linear_symmetric: zero point 0, codes -qmax..qmax), the hot
- * path of per-channel quantization. The code of an element is c = sign · min(qmax, rhe(fp16(|w| / scale))),
- * monotonic in |w|, so per scale it is settled by qmax exact thresholds on the magnitude's bit pattern
- * (symThresholds) and then looked up in a signed byte table indexed by the whole fp16 pattern. Runs are
- * processed grouped by scale, so thresholds, decode table and code table are built once per distinct scale
- * (a 4096×4096 gaussian weight has a few hundred distinct per-row scales, not 4096).
+ * fp16 linear quantization by tables. The code of an element is clip(sign(w) · m(|w|) + z, qmin, qmax) with
+ * m(a) = rhe(fp16(a / scale)): m is monotonic in |w| and fp16 magnitudes order like their bit patterns, so per
+ * scale m is settled by exact thresholds on the magnitude's bit pattern (symThresholds), and the code is looked
+ * up in a byte table indexed by the whole fp16 pattern. Runs are processed grouped by scale (and zero point),
+ * so thresholds, decode table and code table are built once per distinct scale (a 4096×4096 gaussian weight
+ * has a few hundred distinct per-row scales, not 4096). Signed symmetric codes (int8 / int4
+ * linear_symmetric, zero point 0), the common case, have their own entry (quantizeSymF16: max |w| pass and
+ * scales here too); every other mode and dtype comes with scales and zero points (codesF16General).
  * The error statistics are fused in, with two accumulators per sum (two elements per step, read as one
  * 32-bit word): the sums of squares are not in element order, so they can differ from a sequential sum in
- * the last bits (they are more accurate, not less); max |err|, zeros and distinct values are exact.
- */
+ * the last bits (they are more accurate, not less); max |err|, zeros and distinct values are exact. */
 import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
 
@@ -129,7 +130,7 @@ export function quantizeSymF16(bits: Uint16Array, runLen: number, blocks: Int32A
   const data = new Int8Array(blocks.length * runLen);
   const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
   const seen16 = new Uint8Array(65536);
-  const order = runsByKey(blocks, key);
+  const order = runsByKey(blocks, key, null);
   const base = bits.byteOffset >> 1;
   const u32 = new Uint32Array(bits.buffer, 0, bits.buffer.byteLength >> 2);
   ACC.fill(0);
@@ -145,7 +146,8 @@ export function quantizeSymF16(bits: Uint16Array, runLen: number, blocks: Int32A
     nz = groupTables(scale[blocks[order[j]]], qmax, gmax, nz);
     USED.fill(0);
     for (let t = j; t < g; t++) symLoop(u32, bits, base, order[t] * runLen, runLen, data);
-    distinct += markSeen(qmax, seen16);
+    if (DEC[0] === 0) ACC[5] += USED[0]; // zeros are decoded zeros: none when code 0 decodes to NaN (inf scale)
+    distinct += markSeen(-qmax, qmax, seen16);
     j = g;
   }
   st.se = ACC[0] + ACC[1];
@@ -154,6 +156,83 @@ export function quantizeSymF16(bits: Uint16Array, runLen: number, blocks: Int32A
   st.zeros = ACC[5];
   st.distinct = distinct;
   return { data, scale, st };
+}
+
+/**
+ * Codes of fp16 runs for any mode, given per-block scales and zero points (as quantizeGrid computes them):
+ * code = clip(sign(w) · m(|w|) + z, qmin, qmax) with m(a) = rhe(fp16(a / scale)), the magnitude code of the
+ * symmetric path (odd-symmetric rounding), so the same thresholds and per-(scale, zero point) code tables
+ * apply. amax: max |w| pattern per block. Codes go to out as bytes (an Int8Array view of the output).
+ */
+export function codesF16General(
+  bits: Uint16Array,
+  runLen: number,
+  blocks: Int32Array,
+  scale: Float32Array,
+  zp: Float64Array,
+  amax: Int32Array,
+  qmin: number,
+  qmax: number,
+  out: Int8Array,
+): ErrStats {
+  const nb = scale.length;
+  const key = new Int32Array(nb);
+  const zkey = new Int32Array(nb);
+  for (let b = 0; b < nb; b++) {
+    key[b] = f32ToF16(scale[b]) & 0x7fff; // scales are ≥ 0
+    zkey[b] = zp[b] - qmin;
+  }
+  const order = runsByKey(blocks, key, runsByKey(blocks, zkey, null));
+  const base = bits.byteOffset >> 1;
+  const u32 = new Uint32Array(bits.buffer, 0, bits.buffer.byteLength >> 2);
+  const seen16 = new Uint8Array(65536);
+  ACC.fill(0);
+  let distinct = 0;
+  const nr = order.length;
+  for (let j = 0; j < nr; ) {
+    const b0 = blocks[order[j]];
+    let g = j;
+    let gmax = 0;
+    for (; g < nr && key[blocks[order[g]]] === key[b0] && zkey[blocks[order[g]]] === zkey[b0]; g++) gmax = Math.max(gmax, amax[blocks[order[g]]]);
+    const z = zp[b0];
+    generalTables(scale[b0], z, qmin, qmax, gmax);
+    USED.fill(0);
+    for (let t = j; t < g; t++) symLoop(u32, bits, base, order[t] * runLen, runLen, out);
+    if (DEC[z & 0xff] === 0) ACC[5] += USED[z & 0xff]; // as above: the zero point decodes to NaN at an inf scale
+    distinct += markSeen(qmin, qmax, seen16);
+    j = g;
+  }
+  return { se: ACC[0] + ACC[1], sig: ACC[2] + ACC[3], mx: ACC[4], zeros: ACC[5], distinct };
+}
+
+/** Code table up to gmax (both signs) and decode table of one (scale, zero point). */
+function generalTables(sc: number, z: number, qmin: number, qmax: number, gmax: number): void {
+  const th = TH;
+  const ct = CT;
+  const tab = F16_TABLE;
+  const zb = z & 0xff;
+  // decoded values fp16((q - z) · scale); a zero scale decodes everything to 0 · 0 = 0
+  for (let q = qmin; q <= qmax; q++) {
+    const h = f32ToF16((q - z) * sc);
+    DEC16[q & 0xff] = (h & 0x7fff) === 0 ? 0 : h;
+    DEC[q & 0xff] = tab[h];
+  }
+  if (sc === 0) {
+    // coremltools computes w / 0 and stores the zero point: every code z
+    ct.fill(zb, 0, gmax + 1);
+    ct.fill(zb, 0x8000, 0x8000 + gmax + 1);
+    return;
+  }
+  const K = Math.min(255, Math.max(qmax - z, z - qmin)); // beyond K both signs clip
+  symThresholds(sc, K, th);
+  const lo = Math.min(th[1], gmax + 1);
+  ct.fill(zb, 0, lo);
+  ct.fill(zb, 0x8000, 0x8000 + lo);
+  for (let k = 1; k <= K && th[k] <= gmax; k++) {
+    const hi = Math.min(th[k + 1], gmax + 1);
+    ct.fill(Math.min(qmax, z + k) & 0xff, th[k], hi);
+    ct.fill(Math.max(qmin, z - k) & 0xff, 0x8000 + th[k], 0x8000 + hi);
+  }
 }
 
 /**
@@ -172,8 +251,11 @@ function symScales(mm: Int32Array, qmax: number, scale: Float32Array, key: Int32
   return true;
 }
 
-/** Run indices ordered by their block's key (a counting sort over the keys' range; stable within a key). */
-function runsByKey(blocks: Int32Array, key: Int32Array): Int32Array {
+/**
+ * Run indices ordered by their block's key (a counting sort over the keys' range), stable: runs of one key keep
+ * the order of `prior` (or their own order when null), so sorting by a second key first sorts by both.
+ */
+function runsByKey(blocks: Int32Array, key: Int32Array, prior: Int32Array | null): Int32Array {
   const nr = blocks.length;
   let lo = 0x7fffffff;
   let hi = -1;
@@ -185,7 +267,10 @@ function runsByKey(blocks: Int32Array, key: Int32Array): Int32Array {
   for (let r = 0; r < nr; r++) cnt[key[blocks[r]] - lo + 1]++;
   for (let k = 1; k < cnt.length; k++) cnt[k] += cnt[k - 1];
   const order = new Int32Array(nr);
-  for (let r = 0; r < nr; r++) order[cnt[key[blocks[r]] - lo]++] = r;
+  for (let t = 0; t < nr; t++) {
+    const r = prior ? prior[t] : t;
+    order[cnt[key[blocks[r]] - lo]++] = r;
+  }
   return order;
 }
 
@@ -241,11 +326,11 @@ function decTable(sc: number, qmax: number): void {
 }
 
 /** Marks the decoded values of the codes used by the group by fp16 pattern; returns how many were new. */
-function markSeen(qmax: number, seen16: Uint8Array): number {
+function markSeen(qmin: number, qmax: number, seen16: Uint8Array): number {
   let added = 0;
-  for (let q = -qmax; q <= qmax; q++) {
+  for (let q = qmin; q <= qmax; q++) {
     const h = DEC16[q & 0xff];
-    if (USED[q & 0xff] === 1 && seen16[h] === 0) {
+    if (USED[q & 0xff] !== 0 && seen16[h] === 0) {
       seen16[h] = 1;
       added++;
     }
@@ -261,8 +346,8 @@ const CT = new Uint8Array(65536);
 /** Decoded value and its fp16 pattern per code (index q & 0xff). */
 const DEC = new Float64Array(256);
 const DEC16 = new Uint16Array(256);
-/** Codes used in the current group (index q & 0xff). */
-const USED = new Uint8Array(256);
+/** How many elements of the current group have each code (index q & 0xff): codes used, zeros. */
+const USED = new Int32Array(256);
 /** se0, se1, sig0, sig1, max |e|, zeros. */
 const ACC = new Float64Array(6);
 
@@ -279,8 +364,7 @@ function symOne(h: number, i: number, out: Int8Array): void {
   const acc = ACC;
   const k = CT[h];
   out[i] = k;
-  USED[k] = 1;
-  acc[5] += k === 0 ? 1 : 0;
+  USED[k]++;
   const w = TAB[h];
   const e = w - DEC[k];
   acc[0] += e * e;
@@ -293,8 +377,9 @@ const TAB = F16_TABLE;
 
 /**
  * n pairs of elements from 32-bit word p on, codes to out[o..]: two accumulators per sum (the additions of
- * one element do not wait for the previous one's), max |err| by a predictable branch, zero codes counted
- * branch-free. Kept small, without the odd ends, and on module-level tables: V8 compiles this loop best so.
+ * one element do not wait for the previous one's), max |err| by a predictable branch, a histogram of codes
+ * (codes used, and the zero point's count: the zeros). Kept small, without the odd ends, and on module-level
+ * tables: V8 compiles this loop best so.
  */
 function symPairs(u32: Uint32Array, p: number, n: number, o: number, out: Int8Array): void {
   const tab = TAB;
@@ -307,7 +392,6 @@ function symPairs(u32: Uint32Array, p: number, n: number, o: number, out: Int8Ar
   let sig0 = acc[2];
   let sig1 = acc[3];
   let mx = acc[4];
-  let zeros = 0;
   const pEnd = p + n;
   for (let i = o; p < pEnd; i += 2, p++) {
     const v = u32[p];
@@ -317,9 +401,8 @@ function symPairs(u32: Uint32Array, p: number, n: number, o: number, out: Int8Ar
     const k1 = ct[h1];
     out[i] = k0; // stored as int8: the byte wraps to the signed code
     out[i + 1] = k1;
-    used[k0] = 1;
-    used[k1] = 1;
-    zeros += ((k0 - 1) >>> 31) + ((k1 - 1) >>> 31); // 1 for a zero code
+    used[k0]++;
+    used[k1]++;
     const w0 = tab[h0];
     const w1 = tab[h1];
     const e0 = w0 - dec[k0];
@@ -338,5 +421,4 @@ function symPairs(u32: Uint32Array, p: number, n: number, o: number, out: Int8Ar
   acc[2] = sig0;
   acc[3] = sig1;
   acc[4] = mx;
-  acc[5] += zeros;
 }
