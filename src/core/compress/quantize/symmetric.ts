@@ -18,6 +18,10 @@ import type { ErrStats } from '../hints';
  * block blocks[r]): fp16 magnitudes order like their bit patterns; two elements per 32-bit read.
  */
 export function maxAbsRunsF16(bits: Uint16Array, runLen: number, blocks: Int32Array, mm: Int32Array): void {
+  if (runLen < 64) {
+    maxAbsShortRuns(bits, runLen, blocks, mm);
+    return;
+  }
   const base = bits.byteOffset >> 1;
   const u32 = new Uint32Array(bits.buffer, 0, bits.buffer.byteLength >> 2);
   for (let r = 0; r < blocks.length; r++) {
@@ -27,6 +31,19 @@ export function maxAbsRunsF16(bits: Uint16Array, runLen: number, blocks: Int32Ar
     if (((base + i) & 1) === 1 && i < end) m = Math.max(m, bits[i++] & 0x7fff);
     if (((base + end) & 1) === 1 && i < end) m = Math.max(m, bits[--end] & 0x7fff);
     mm[blocks[r]] = Math.max(m, maxAbsPairs(u32, (base + i) >> 1, (end - i) >> 1));
+  }
+}
+
+/** maxAbsRunsF16 for short runs (small blocks): one loop, no call per run. */
+function maxAbsShortRuns(bits: Uint16Array, runLen: number, blocks: Int32Array, mm: Int32Array): void {
+  let i = 0;
+  for (let r = 0; r < blocks.length; r++) {
+    let m = mm[blocks[r]];
+    for (const end = i + runLen; i < end; i++) {
+      const a = bits[i] & 0x7fff;
+      if (a > m) m = a;
+    }
+    mm[blocks[r]] = m;
   }
 }
 
@@ -241,10 +258,12 @@ function generalTables(sc: number, z: number, qmin: number, qmax: number, gmax: 
  */
 function symScales(mm: Int32Array, qmax: number, scale: Float32Array, key: Int32Array): boolean {
   const tab = F16_TABLE;
+  const memo = new Int32Array(0x7c00).fill(-1); // scale pattern per max |w| pattern (small blocks repeat them)
   for (let b = 0; b < mm.length; b++) {
     const a = mm[b];
     if (a < 0 || a >= 0x7c00) return false;
-    const h = f32ToF16(tab[f32ToF16(2 * tab[a])] / (2 * qmax));
+    let h = memo[a];
+    if (h < 0) h = memo[a] = f32ToF16(tab[f32ToF16(2 * tab[a])] / (2 * qmax));
     scale[b] = tab[h];
     key[b] = h;
   }
