@@ -115,6 +115,17 @@ export function thresholdSearch(P: number, incl: boolean): number {
 }
 
 /** fp16 pattern of q · sc for q ≥ 1 (exact in float32: ≤ 8 + 11 significant bits), round half to even. */
+/** fp16 pattern of v, a float32-exact product (k · scale, |k| ≤ 255), round half to even. */
+function decPatternSigned(v: number): number {
+  f32[0] = v;
+  const x = u32v[0];
+  const e = ((x >>> 23) & 0xff) - 112;
+  if (e < 1 || e > 30) return f32ToF16(v);
+  const h = ((x & 0x7fffffff) >>> 13) - (112 << 10);
+  const rest = x & 0x1fff;
+  return ((x >>> 16) & 0x8000) | (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1) ? h + 1 : h);
+}
+
 function decPattern(q: number, sc: number): number {
   const v = q * sc;
   f32[0] = v;
@@ -230,7 +241,7 @@ function generalTables(sc: number, z: number, qmin: number, qmax: number, gmax: 
   const zb = z & 0xff;
   // decoded values fp16((q - z) · scale); a zero scale decodes everything to 0 · 0 = 0
   for (let q = qmin; q <= qmax; q++) {
-    const h = f32ToF16((q - z) * sc);
+    const h = q === z ? f32ToF16(0 * sc) : decPatternSigned((q - z) * sc);
     DEC16[q & 0xff] = (h & 0x7fff) === 0 ? 0 : h;
     DEC[q & 0xff] = tab[h];
   }
