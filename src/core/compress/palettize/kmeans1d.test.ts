@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { kmeans1d, kmeans1dMany, kmeans1dSmawk } from './kmeans1d';
+import { clearKMeansMemo, kmeans1d, kmeans1dMany, kmeans1dSmawk } from './kmeans1d';
 
 /** Sorted distinct values with weights; `even` gives an evenly spaced grid with equal weights (exact ties). */
 function data(seed: number, n: number, even: boolean): { xs: Float64Array; ws: Float64Array } {
@@ -23,8 +23,11 @@ describe('kmeans1dMany', () => {
         fc.uniqueArray(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 6 }),
         (seed, n, even, ks) => {
           const { xs, ws } = data(seed, n, even);
+          clearKMeansMemo();
           const many = kmeans1dMany(xs, ws, ks);
           ks.forEach((k, t) => {
+            // a fresh solve, not the memoised result of the call above
+            clearKMeansMemo();
             const one = kmeans1d(xs, ws, k);
             expect(Array.from(many[t].starts)).toEqual(Array.from(one.starts));
             expect(Array.from(many[t].centers)).toEqual(Array.from(one.centers));
@@ -81,6 +84,30 @@ describe('kmeans1dMany', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('memo: a repeated solve returns copies equal to a fresh solve; results of other histograms in between do not mix', () => {
+    const a = data(7, 3000, false);
+    const b = data(8, 3000, false);
+    clearKMeansMemo();
+    const solved = kmeans1dMany(a.xs, a.ws, [16, 256]);
+    const fresh = solved.map((r) => ({ centers: Array.from(r.centers), starts: Array.from(r.starts), cost: r.cost }));
+    const first = kmeans1d(a.xs, a.ws, 256);
+    first.centers.fill(0); // the caller's copy: must not reach the memo
+    first.starts.fill(0);
+    kmeans1d(b.xs, b.ws, 256);
+    // equal values and weights in other arrays hit the same entry
+    const again = kmeans1dMany(Float64Array.from(a.xs), Float64Array.from(a.ws), [256, 16, 4]);
+    expect(Array.from(again[0].centers)).toEqual(fresh[1].centers);
+    expect(Array.from(again[0].starts)).toEqual(fresh[1].starts);
+    expect(again[1].cost).toBe(fresh[0].cost);
+    clearKMeansMemo();
+    const four = kmeans1d(a.xs, a.ws, 4);
+    expect(Array.from(again[2].centers)).toEqual(Array.from(four.centers));
+    // one weight changed: another histogram, another solve
+    const ws2 = Float64Array.from(a.ws);
+    ws2[1500] += 1000;
+    expect(kmeans1d(a.xs, ws2, 16).cost).not.toBe(fresh[0].cost);
   });
 
   it('k ≥ n: every value its own cluster at zero cost; empty input: no clusters', () => {

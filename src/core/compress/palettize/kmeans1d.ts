@@ -58,6 +58,61 @@ export function kmeans1d(xs: Float64Array, ws: Float64Array, k: number): KMeans1
  * kmeans1d(xs, ws, k) alone (which is this with one k), barring splits whose costs differ only by rounding.
  */
 export function kmeans1dMany(xs: Float64Array, ws: Float64Array, ks: readonly number[]): KMeans1DResult[] {
+  const entry = memoEntry(xs, ws);
+  const todo = ks.filter((k, t) => !entry.results.has(k) && ks.indexOf(k) === t);
+  if (todo.length) {
+    const sols = solveMany(xs, ws, todo);
+    todo.forEach((k, t) => entry.results.set(k, sols[t]));
+  }
+  return ks.map((k) => copyResult(entry.results.get(k)!));
+}
+
+/**
+ * The last few solved histograms with their results per k. The same histogram is often solved twice in one
+ * worker: the app's 8-bit palettization of a weight and the same weight's size/error curve (whose widths include
+ * 8 bits) are separate jobs, each a k = 256 DP (~120 ms at 23k points). A hit needs the exact same values and
+ * weights (compared in full), and returns copies: the same result the DP would give.
+ */
+interface MemoEntry {
+  xs: Float64Array;
+  ws: Float64Array;
+  results: Map<number, KMeans1DResult>;
+}
+const MEMO_ENTRIES = 4;
+const memo: MemoEntry[] = [];
+
+function sameArray(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
+  return true;
+}
+
+function memoEntry(xs: Float64Array, ws: Float64Array): MemoEntry {
+  for (let t = memo.length - 1; t >= 0; t--) {
+    const e = memo[t];
+    if (sameArray(e.ws, ws) && sameArray(e.xs, xs)) {
+      memo.splice(t, 1);
+      memo.push(e);
+      return e;
+    }
+  }
+  const e: MemoEntry = { xs: Float64Array.from(xs), ws: Float64Array.from(ws), results: new Map() };
+  memo.push(e);
+  if (memo.length > MEMO_ENTRIES) memo.shift();
+  return e;
+}
+
+function copyResult(r: KMeans1DResult): KMeans1DResult {
+  return { centers: Float64Array.from(r.centers), starts: Int32Array.from(r.starts), cost: r.cost };
+}
+
+/** Forget every memoised solve (tests that compare two solves of the same input). */
+export function clearKMeansMemo(): void {
+  memo.length = 0;
+}
+
+/** kmeans1dMany without the memo. */
+function solveMany(xs: Float64Array, ws: Float64Array, ks: readonly number[]): KMeans1DResult[] {
   const n = xs.length;
   const out: KMeans1DResult[] = new Array(ks.length);
   if (n === 0) {
