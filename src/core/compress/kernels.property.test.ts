@@ -533,8 +533,8 @@ describe('joint', () => {
 });
 
 describe('metrics', () => {
-  it('long fp16 runs (codes per bit pattern): codes equal the exact formula, statistics equal those from decoding', () => {
-    const n = 1 << 18; // TABLE_MIN: per-tensor runs this long take the per-bit-pattern path
+  it('long fp16 runs (one code table per tensor): codes equal the exact formula, statistics equal those from decoding', () => {
+    const n = 1 << 18; // a per-tensor run this long: one group, one code table over every bit pattern present
     let seed = 5;
     const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const bits = new Uint16Array(n);
