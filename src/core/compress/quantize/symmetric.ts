@@ -74,6 +74,20 @@ for (let k = 1; k < 256; k++) {
 const f32 = new Float32Array(1);
 const u32v = new Uint32Array(f32.buffer);
 
+// Work tables at module level (one set per worker: the kernels never run re-entrantly). The element loop gets
+// them as closure constants (symPairs).
+const TAB = F16_TABLE;
+const TH = new Int32Array(258);
+/** Code byte (q & 0xff) per fp16 pattern (valid up to the current group's max |w|). */
+const CT = new Uint8Array(65536);
+/** Decoded value and its fp16 pattern per code (index q & 0xff). */
+const DEC = new Float64Array(256);
+const DEC16 = new Uint16Array(256);
+/** How many elements of the current group have each code (index q & 0xff): codes used, zeros. */
+const USED = new Int32Array(256);
+/** se0, se1, sig0, sig1, max |e|, zeros. */
+const ACC = new Float64Array(6);
+
 /**
  * Per-scale thresholds of the symmetric fp16 code c(a) = min(qmax, rhe(fp16(|w| / scale))) over the magnitude
  * bit pattern a: th[k] (k = 1..qmax) is the smallest pattern with c(a) ≥ k (c is monotonic in |w|, and fp16
@@ -87,21 +101,22 @@ const u32v = new Uint32Array(f32.buffer);
  * smallest pattern above it is read off its float32 bits (truncate to 10 mantissa bits, +1 unless P is itself
  * an fp16 value that the tie rule includes); elsewhere (subnormal, overflow) the pattern is searched.
  */
-export function symThresholds(sc: number, qmax: number, th: Int32Array): void {
-  th[0] = 0;
-  th[qmax + 1] = 0x8000;
-  const mid = SYM_MID;
-  for (let k = 1; k <= qmax; k++) {
-    const P = mid[k] * sc;
-    f32[0] = P;
-    const x = u32v[0];
-    const e = (x >>> 23) - 112; // fp16 biased exponent (P > 0)
-    if (e >= 1 && e <= 30) {
-      const t = (e << 10) | ((x >>> 13) & 0x3ff);
-      th[k] = (x & 0x1fff) !== 0 || SYM_INCL[k] === 0 ? t + 1 : t;
-    } else th[k] = thresholdSearch(P, SYM_INCL[k] === 1);
-  }
-}
+export const symThresholds = ((mid: Float64Array, incl: Uint8Array, f32: Float32Array, u32v: Uint32Array) =>
+  // tables as closure constants, as in symPairs
+  function symThresholds(sc: number, qmax: number, th: Int32Array): void {
+    th[0] = 0;
+    th[qmax + 1] = 0x8000;
+    for (let k = 1; k <= qmax; k++) {
+      const P = mid[k] * sc;
+      f32[0] = P;
+      const x = u32v[0];
+      const e = (x >>> 23) - 112; // fp16 biased exponent (P > 0)
+      if (e >= 1 && e <= 30) {
+        const t = (e << 10) | ((x >>> 13) & 0x3ff);
+        th[k] = (x & 0x1fff) !== 0 || incl[k] === 0 ? t + 1 : t;
+      } else th[k] = thresholdSearch(P, incl[k] === 1);
+    }
+  })(SYM_MID, SYM_INCL, f32, u32v);
 
 /** The smallest magnitude pattern p with tab[p] > P (≥ P when incl), 0x7c00 when none is finite. */
 export function thresholdSearch(P: number, incl: boolean): number {
@@ -338,22 +353,20 @@ function groupTables(sc: number, qmax: number, gmax: number, nz: number): number
 }
 
 /** Decode table, odd-symmetric (fp16 rounding is); code 0 as computed (0 · inf is NaN, as in numpy). */
-function decTable(sc: number, qmax: number): void {
-  const tab = F16_TABLE;
-  const dec = DEC;
-  const dec16 = DEC16;
-  const h0 = f32ToF16(0 * sc);
-  dec16[0] = (h0 & 0x7fff) === 0 ? 0 : h0;
-  dec[0] = tab[h0];
-  for (let q = 1; q <= qmax; q++) {
-    const h = decPattern(q, sc);
-    const hz = (h & 0x7fff) === 0 ? 0 : h;
-    dec16[q] = hz;
-    dec[q] = tab[h];
-    dec16[-q & 0xff] = hz === 0 ? 0 : hz ^ 0x8000;
-    dec[-q & 0xff] = -tab[h];
-  }
-}
+const decTable = ((tab: Float32Array, dec: Float64Array, dec16: Uint16Array) =>
+  function decTable(sc: number, qmax: number): void {
+    const h0 = f32ToF16(0 * sc);
+    dec16[0] = (h0 & 0x7fff) === 0 ? 0 : h0;
+    dec[0] = tab[h0];
+    for (let q = 1; q <= qmax; q++) {
+      const h = decPattern(q, sc);
+      const hz = (h & 0x7fff) === 0 ? 0 : h;
+      dec16[q] = hz;
+      dec[q] = tab[h];
+      dec16[-q & 0xff] = hz === 0 ? 0 : hz ^ 0x8000;
+      dec[-q & 0xff] = -tab[h];
+    }
+  })(F16_TABLE, DEC, DEC16);
 
 /** Marks the decoded values of the codes used by the group by fp16 pattern; returns how many were new. */
 function markSeen(qmin: number, qmax: number, seen16: Uint8Array): number {
@@ -368,19 +381,6 @@ function markSeen(qmin: number, qmax: number, seen16: Uint8Array): number {
   return added;
 }
 
-// Work tables at module level (one set per worker: the kernels never run re-entrantly). The element loop gets
-// them as closure constants (symPairs).
-const TAB = F16_TABLE;
-const TH = new Int32Array(258);
-/** Code byte (q & 0xff) per fp16 pattern (valid up to the current group's max |w|). */
-const CT = new Uint8Array(65536);
-/** Decoded value and its fp16 pattern per code (index q & 0xff). */
-const DEC = new Float64Array(256);
-const DEC16 = new Uint16Array(256);
-/** How many elements of the current group have each code (index q & 0xff): codes used, zeros. */
-const USED = new Int32Array(256);
-/** se0, se1, sig0, sig1, max |e|, zeros. */
-const ACC = new Float64Array(6);
 
 /** One run: the odd first and last elements one by one, the rest in pairs (symPairs). */
 function symLoop(u32: Uint32Array, bits: Uint16Array, base: number, s: number, len: number, out: Int8Array): void {
