@@ -9,7 +9,8 @@
  * scales here too); every other mode and dtype comes with scales and zero points (codesF16General).
  * The error statistics are fused in, with two accumulators per sum (two elements per step, read as one
  * 32-bit word): the sums of squares are not in element order, so they can differ from a sequential sum in
- * the last bits (they are more accurate, not less); max |err|, zeros and distinct values are exact. */
+ * the last bits (they are more accurate, not less); max |err|, zeros and distinct values are exact.
+ */
 import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
 
@@ -129,7 +130,6 @@ export function thresholdSearch(P: number, incl: boolean): number {
   return p;
 }
 
-/** fp16 pattern of q · sc for q ≥ 1 (exact in float32: ≤ 8 + 11 significant bits), round half to even. */
 /** fp16 pattern of v, a float32-exact product (k · scale, |k| ≤ 255), round half to even. */
 function decPatternSigned(v: number): number {
   f32[0] = v;
@@ -141,6 +141,7 @@ function decPatternSigned(v: number): number {
   return ((x >>> 16) & 0x8000) | (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1) ? h + 1 : h);
 }
 
+/** fp16 pattern of q · sc for q ≥ 1 (exact in float32: ≤ 8 + 11 significant bits), round half to even. */
 function decPattern(q: number, sc: number): number {
   const v = q * sc;
   f32[0] = v;
