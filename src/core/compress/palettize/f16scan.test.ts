@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { countF16, gatherF16 } from './f16scan';
+import { CHUNK, countF16, gatherF16 } from './f16scan';
 
 describe('countF16 / gatherF16', () => {
   const code = new Uint8Array(65536);
@@ -39,5 +39,27 @@ describe('countF16 / gatherF16', () => {
       ),
       { numRuns: 150 },
     );
+  });
+  it('runs longer than a piece (CHUNK) equal the plain loops, across piece boundaries at odd alignments', () => {
+    for (const [inOff, outOff, a, extra] of [[1, 0, 3, 37], [0, 1, 2, 0], [1, 1, 1, 1], [0, 0, 0, CHUNK - 1]]) {
+      const len = 2 * CHUNK + extra;
+      const bits = new Uint16Array(new ArrayBuffer(2 * (inOff + a + len)), 2 * inOff, a + len);
+      let s = 7 + extra;
+      for (let i = 0; i < bits.length; i++) bits[i] = (s = (s * 48271) % 2147483647) & 0xffff;
+      const b = a + len;
+      const cnt = new Float64Array(65536);
+      countF16(bits, a, b, cnt);
+      const ref = new Float64Array(65536);
+      for (let i = a; i < b; i++) ref[bits[i]]++;
+      let diff = 0;
+      for (let h = 0; h < 65536; h++) if (cnt[h] !== ref[h]) diff++;
+      expect(diff).toBe(0);
+      const out = new Uint8Array(new ArrayBuffer(outOff + b + 1), outOff, b + 1).fill(0xee);
+      gatherF16(bits, a, b, code, out);
+      let bad = out[b] === 0xee ? 0 : 1;
+      for (let i = 0; i < a; i++) if (out[i] !== 0xee) bad++;
+      for (let i = a; i < b; i++) if (out[i] !== code[bits[i]]) bad++;
+      expect(bad).toBe(0);
+    }
   });
 });
