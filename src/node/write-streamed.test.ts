@@ -16,7 +16,7 @@ import { writeCoreML } from '../core/formats/coreml/write';
 import { magnitudePrunerConfig, palettizerConfig } from '../core/plan/index';
 import type { CompressionPlan } from '../core/compress/types';
 import { fileSource } from './fs-tree';
-import { writeOutput, writeStreamedOutput } from './write-output';
+import { folderSink, writeOutput, writeStreamedOutput } from './write-output';
 
 let tmp: string;
 beforeEach(() => {
@@ -95,5 +95,41 @@ describe('writeStreamedOutput', () => {
     await expect(run).rejects.toMatchObject({ code: 'cancelled' });
     expect(readdirSync(tmp)).toEqual(['keep.mlpackage']);
     expect(walk(dest)).toEqual(['old.txt']);
+  });
+});
+
+describe('folderSink', () => {
+  it('writes chunks in order while earlier ones are still in flight (more than its in-flight bound), then the patch', async () => {
+    const sink = folderSink(tmp);
+    const f = await sink.open('a/b.bin');
+    const piece = 1 << 20;
+    const count = 70; // 70 MB: write() has to wait for earlier chunks at least once
+    for (let k = 0; k < count; k++) {
+      const c = new Uint8Array(piece);
+      for (let i = 0; i < piece; i += 4096) c[i] = (k * 31 + i / 4096) & 0xff;
+      c[piece - 1] = k;
+      await f.write(c);
+    }
+    await f.patch(0, Uint8Array.from([0xde, 0xad]));
+    await f.close();
+    const got = readFileSync(join(tmp, 'a', 'b.bin'));
+    expect(got.length).toBe(piece * count);
+    expect([got[0], got[1]]).toEqual([0xde, 0xad]);
+    for (let k = 0; k < count; k++) {
+      expect(got[k * piece + piece - 1]).toBe(k);
+      expect(got[k * piece + 4096 * 7]).toBe((k * 31 + 7) & 0xff);
+    }
+  });
+
+  it('refuses a write after cancellation, and an existing file', async () => {
+    const ac = new AbortController();
+    const sink = folderSink(tmp, ac.signal);
+    const f = await sink.open('x.bin');
+    await f.write(new Uint8Array([1, 2, 3]));
+    ac.abort();
+    await expect(f.write(new Uint8Array([4]))).rejects.toThrow(/cancelled/);
+    await f.close();
+    expect([...readFileSync(join(tmp, 'x.bin'))]).toEqual([1, 2, 3]);
+    await expect(sink.open('x.bin')).rejects.toThrow();
   });
 });
