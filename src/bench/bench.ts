@@ -7,7 +7,7 @@
  * SHRINKRAY_BENCH_NO_GC=1 measures without them). The last line is one JSON object.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, writeSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, closeSync, fsyncSync, writeSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,25 @@ async function writeModelTo(m: WrittenModel, dir: string): Promise<number> {
     }
   }
   return total;
+}
+
+/**
+ * fsync every file under `p`. The measured children start with no dirty pages of earlier writes (the 100 MB model
+ * written just before, the previous op's output): on this kind of VM a fresh 50 MB file takes ~10 ms to write with
+ * nothing pending and ~100 ms while the kernel is still writing back earlier files.
+ */
+function flushToDisk(p: string): void {
+  const s = statSync(p);
+  if (s.isDirectory()) {
+    for (const e of readdirSync(p)) flushToDisk(join(p, e));
+    return;
+  }
+  const fd = openSync(p, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function dirBytes(p: string): number {
@@ -228,6 +247,7 @@ async function main(): Promise<void> {
   try {
     const t0 = performance.now();
     const model = await writeBenchModel(root);
+    flushToDisk(root);
     const mb = model.bytes / 1e6;
     console.log(`bench model: ${model.params.toLocaleString('en-US')} fp16 parameters, ${mb.toFixed(1)} MB on disk (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const rows: { op: string; seconds: number; peak_mb: number; ratio_vs_coremltools: number | null; mb_per_s: number; peak_vs_model: number }[] = [];
@@ -249,6 +269,9 @@ async function main(): Promise<void> {
           else resolve(JSON.parse(line.slice(7)));
         });
       });
+      // this op's output reaches the disk before the next op is timed (outside any measurement): otherwise the
+      // kernel's writeback of one op's files throttles the next op's writes
+      flushToDisk(root);
       const peakMb = res.peak_bytes / 1e6;
       const row = {
         op: spec.op,
