@@ -203,4 +203,50 @@ describe('WorkerPool', () => {
     expect(pool.cached('d')).toBeUndefined();
     expect(pool.cachedBytes()).toBe(74);
   });
+
+  it('affinity: a job goes to the worker that started the last job of its affinity, in a different order than queued', async () => {
+    const pool = makePool(2);
+    const a1 = pool.run((api) => api.square(1), { affinity: 'a' });
+    const b1 = pool.run((api) => api.square(2), { affinity: 'b' });
+    await tick();
+    const [w0, w1] = FakeWorker.all;
+    expect(w0.pending.map((p) => p.x)).toEqual([1]);
+    expect(w1.pending.map((p) => p.x)).toEqual([2]);
+    w0.release();
+    w1.release();
+    await Promise.all([a1, b1]);
+    // queued b before a, both workers free: each goes to its own worker
+    const b2 = pool.run((api) => api.square(3), { affinity: 'b' });
+    const a2 = pool.run((api) => api.square(4), { affinity: 'a' });
+    await tick();
+    expect(w0.pending.map((p) => p.x)).toEqual([4]);
+    expect(w1.pending.map((p) => p.x)).toEqual([3]);
+    w0.release();
+    w1.release();
+    expect(await Promise.all([a2, b2])).toEqual([16, 9]);
+    expect(FakeWorker.all.length).toBe(2);
+  });
+
+  it('affinity: a free worker takes a job whose preferred worker is busy rather than stay idle, highest priority first', async () => {
+    const pool = makePool(2);
+    const first = [pool.run((api) => api.square(1), { affinity: 'a' }), pool.run((api) => api.square(2), { affinity: 'b' })];
+    await tick();
+    const [w0, w1] = FakeWorker.all;
+    // both busy: a job of no affinity at priority 0, then one of affinity b at priority 1
+    const low = pool.run((api) => api.square(5), { priority: 0 });
+    const b2 = pool.run((api) => api.square(6), { affinity: 'b', priority: 1 });
+    w0.release();
+    await first[0];
+    await tick();
+    // b's worker is busy: w0 takes the b job (priority 1) rather than stay idle, before the job of priority 0
+    expect(w0.pending.map((p) => p.x)).toEqual([6]);
+    w1.release();
+    await first[1];
+    await tick();
+    expect(w1.pending.map((p) => p.x)).toEqual([5]);
+    w0.release();
+    w1.release();
+    expect(await Promise.all([low, b2])).toEqual([25, 36]);
+    expect(pool.status()).toMatchObject({ running: 0, queued: 0 });
+  });
 });

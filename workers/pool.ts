@@ -28,6 +28,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** queued jobs of higher priority start first (same priority: in order); default 0 */
   priority?: number;
+  /**
+   * jobs with the same affinity prefer the worker that started the last of them (a worker keeps per-weight state
+   * such as the k-means memo): a free worker takes, among the queued jobs of the highest priority, the first that
+   * prefers it or no worker that is free; one whose preferred worker is busy rather than stay idle
+   */
+  affinity?: string;
 }
 
 export class AbortError extends Error {
@@ -50,6 +56,7 @@ interface Job<API> {
   slot?: Slot<API>;
   key?: string;
   priority: number;
+  affinity?: string;
 }
 
 interface Slot<API> {
@@ -69,6 +76,8 @@ export class WorkerPool<API> {
   spawned = 0;
   private closed = false;
 
+  /** affinity → the slot that started the last job with it (oldest first, bounded) */
+  private lastSlot = new Map<string, Slot<API>>();
   private cacheBytes = 0;
   private sizes = new Map<string, number>();
 
@@ -97,7 +106,7 @@ export class WorkerPool<API> {
     if (key !== undefined && this.inflight.has(key) && !signal) return this.inflight.get(key) as Promise<T>;
 
     const p = new Promise<T>((resolve, reject) => {
-      const job: Job<API> = { task, resolve: resolve as (v: unknown) => void, reject, signal, key, priority };
+      const job: Job<API> = { task, resolve: resolve as (v: unknown) => void, reject, signal, key, priority, affinity: opts.affinity };
       if (signal) {
         job.onAbort = () => this.abortJob(job);
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -189,30 +198,60 @@ export class WorkerPool<API> {
     }
   }
 
+  /** Index of the queued job `slot` takes now, or -1 (RunOptions.affinity). */
+  private pick(slot: Slot<API>): number {
+    const top = this.queue[0].priority;
+    let steal = -1;
+    for (let i = 0; i < this.queue.length && this.queue[i].priority === top; i++) {
+      const a = this.queue[i].affinity;
+      const pref = a === undefined ? undefined : this.lastSlot.get(a);
+      if (pref === undefined || pref === slot) return i;
+      if (pref.job && steal < 0) steal = i;
+    }
+    // every job of this priority prefers another worker: one whose worker is busy, not one whose worker is free
+    return steal;
+  }
+
   private pump(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) break;
-      if (slot.job) continue;
-      const job = this.queue.shift()!;
-      if (!slot.worker) {
-        slot.worker = this.create();
-        this.spawned++;
+    // passes until no free slot takes a job: a slot that left a job to its free preferred slot may take another
+    // once that slot is busy
+    for (let started = true; started && this.queue.length > 0; ) {
+      started = false;
+      for (const slot of this.slots) {
+        if (this.queue.length === 0) break;
+        if (slot.job) continue;
+        const at = this.pick(slot);
+        if (at < 0) continue;
+        this.start(slot, this.queue.splice(at, 1)[0]);
+        started = true;
       }
-      slot.job = job;
-      job.slot = slot;
-      const worker = slot.worker;
-      let out: Promise<unknown>;
-      try {
-        out = job.task(worker.api);
-      } catch (e) {
-        out = Promise.reject(e);
-      }
-      out.then(
-        (v) => this.settle(slot, job, v, undefined),
-        (e) => this.settle(slot, job, undefined, e ?? new Error('worker job failed')),
-      );
     }
     this.emit();
+  }
+
+  private start(slot: Slot<API>, job: Job<API>): void {
+    if (job.affinity !== undefined) {
+      this.lastSlot.delete(job.affinity);
+      this.lastSlot.set(job.affinity, slot);
+      if (this.lastSlot.size > 10000) this.lastSlot.delete(this.lastSlot.keys().next().value as string);
+    }
+    if (!slot.worker) {
+      slot.worker = this.create();
+      this.spawned++;
+    }
+    slot.job = job;
+    job.slot = slot;
+    const worker = slot.worker;
+    let out: Promise<unknown>;
+    try {
+      out = job.task(worker.api);
+    } catch (e) {
+      out = Promise.reject(e);
+    }
+    out.then(
+      (v) => this.settle(slot, job, v, undefined),
+      (e) => this.settle(slot, job, undefined, e ?? new Error('worker job failed')),
+    );
   }
 
   private settle(slot: Slot<API>, job: Job<API>, value: unknown, error: unknown): void {

@@ -40,7 +40,11 @@ function measureJob(what: string, start: number): void {
   if (typeof performance.measure === 'function') performance.measure(`job:${what}`, { start, end: performance.now() });
 }
 
-/** `priority`: the current plan's jobs go before queued background work (candidates: -1). */
+/**
+ * `priority`: the current plan's jobs go before queued background work (candidates: -1). A weight's jobs prefer the
+ * worker that last had that weight (pool affinity): its k-means memo then answers the same histogram's solves (the
+ * 8-bit preset's DP gives the size budget's curve of that weight every smaller power of two).
+ */
 export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal?: AbortSignal, priority = 0): Promise<WeightResult> {
   const pool = getPool();
   const gen = modelKey(model);
@@ -56,7 +60,7 @@ export function runJob(model: LoadedModel, item: WorkItem, full: boolean, signal
       measureJob(`${item.job.name} ${item.job.label}`, start);
       return r;
     },
-    { key: full ? fullKey : liteKey, signal, priority },
+    { key: full ? fullKey : liteKey, signal, priority, affinity: `${gen}|${item.id}` },
   );
 }
 
@@ -78,7 +82,7 @@ export function runCurve(model: LoadedModel, items: WorkItem[], signal?: AbortSi
       measureJob(`${items[0].job.name} curve of ${items.length}`, start);
       return r;
     },
-    { key, signal, priority },
+    { key, signal, priority, affinity: `${gen}|${items[0].id}` },
   );
 }
 

@@ -463,8 +463,10 @@ function computeCandidates(model: LoadedModel, generation: number): void {
     );
     pending.push(p);
   }
+  // below the budget's curves (-1): with worker affinity a worker would otherwise take its own weights' preset
+  // candidates before another weight's curve, and the recipe waits for every curve
   for (const { cand, item } of later) {
-    const p = runJob(model, item, false, ctl.signal, -1).then(
+    const p = runJob(model, item, false, ctl.signal, -2).then(
       (r) => landCandidate({ cand, id: item.id, result: r }, valid),
       () => undefined,
     );

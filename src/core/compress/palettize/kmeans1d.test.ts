@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { clearKMeansMemo, kmeans1d, kmeans1dMany, kmeans1dSmawk } from './kmeans1d';
+import { clearKMeansMemo, kmeans1d, kmeans1dMany, kmeans1dSmawk, kmeansSolveCount } from './kmeans1d';
 
 /** Sorted distinct values with weights; `even` gives an evenly spaced grid with equal weights (exact ties). */
 function data(seed: number, n: number, even: boolean): { xs: Float64Array; ws: Float64Array } {
@@ -108,6 +108,28 @@ describe('kmeans1dMany', () => {
     const ws2 = Float64Array.from(a.ws);
     ws2[1500] += 1000;
     expect(kmeans1d(a.xs, ws2, 16).cost).not.toBe(fresh[0].cost);
+  });
+
+  it('memo: a solve for k = 256 answers every smaller power of two without another DP, equal to fresh solves', () => {
+    for (const [seed, even] of [[11, false], [12, true]] as const) {
+      const a = data(seed, 4000, even);
+      clearKMeansMemo();
+      kmeans1d(a.xs, a.ws, 256);
+      const before = kmeansSolveCount();
+      const ks = [2, 4, 8, 16, 32, 64, 128];
+      const hit = kmeans1dMany(a.xs, a.ws, ks);
+      expect(kmeansSolveCount()).toBe(before); // all from the memo
+      ks.forEach((k, t) => {
+        clearKMeansMemo();
+        const fresh = kmeans1d(a.xs, a.ws, k);
+        expect(Array.from(hit[t].starts)).toEqual(Array.from(fresh.starts));
+        expect(Array.from(hit[t].centers)).toEqual(Array.from(fresh.centers));
+        expect(hit[t].cost).toBe(fresh.cost);
+      });
+      // a k that is not a power of two is another solve
+      kmeans1dMany(a.xs, a.ws, [3]);
+      expect(kmeansSolveCount()).toBe(before + ks.length + 1);
+    }
   });
 
   it('k ≥ n: every value its own cluster at zero cost; empty input: no clusters', () => {

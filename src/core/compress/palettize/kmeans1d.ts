@@ -61,7 +61,13 @@ export function kmeans1dMany(xs: Float64Array, ws: Float64Array, ks: readonly nu
   const entry = memoEntry(xs, ws);
   const todo = ks.filter((k, t) => !entry.results.has(k) && ks.indexOf(k) === t);
   if (todo.length) {
+    // every power of two below the largest k comes with the same layers for one scan of D[k][n] each (O(n)):
+    // solved now, the size/error curve of the same weight (k = 2, 4, 16, 64 …) finds them in the memo
+    let top = 0;
+    for (const k of todo) if (k > top) top = k;
+    for (let k = 2; k < top; k *= 2) if (!entry.results.has(k) && !todo.includes(k)) todo.push(k);
     const sols = solveMany(xs, ws, todo);
+    solves++;
     todo.forEach((k, t) => entry.results.set(k, sols[t]));
   }
   return ks.map((k) => copyResult(entry.results.get(k)!));
@@ -70,15 +76,17 @@ export function kmeans1dMany(xs: Float64Array, ws: Float64Array, ks: readonly nu
 /**
  * The last few solved histograms with their results per k. The same histogram is often solved twice in one
  * worker: the app's 8-bit palettization of a weight and the same weight's size/error curve (whose widths include
- * 8 bits) are separate jobs, each a k = 256 DP (~120 ms at 23k points). A hit needs the exact same values and
- * weights (compared in full), and returns copies: the same result the DP would give.
+ * 8 bits) are separate jobs, each a k = 256 DP (~120 ms at 23k points). A solve also keeps the results of every
+ * power of two below its largest k (read off the same layers), so the curve's k = 2 … 64 after an 8-bit job are
+ * hits too (the page runs a weight's jobs on the worker that last had it: workers/pool.ts affinity). A hit needs the
+ * exact same values and weights (compared in full), and returns copies: the same result the DP would give.
  */
 interface MemoEntry {
   xs: Float64Array;
   ws: Float64Array;
   results: Map<number, KMeans1DResult>;
 }
-const MEMO_ENTRIES = 4;
+const MEMO_ENTRIES = 8;
 const memo: MemoEntry[] = [];
 
 function sameArray(a: Float64Array, b: Float64Array): boolean {
@@ -104,6 +112,12 @@ function memoEntry(xs: Float64Array, ws: Float64Array): MemoEntry {
 
 function copyResult(r: KMeans1DResult): KMeans1DResult {
   return { centers: Float64Array.from(r.centers), starts: Int32Array.from(r.starts), cost: r.cost };
+}
+
+let solves = 0;
+/** DP solves run so far (memo misses; tests read it). */
+export function kmeansSolveCount(): number {
+  return solves;
 }
 
 /** Forget every memoised solve (tests that compare two solves of the same input). */
