@@ -82,7 +82,7 @@ describe('weightStatsF16', () => {
   });
 
   it('a large gaussian-like tensor: same histogram and extremes, mean and std within 1e-12 relative', () => {
-    const n = 1 << 18;
+    const n = (1 << 18) + 3; // several pieces of the paired loop, and an odd tail
     const bits = new Uint16Array(n);
     let s = 12345;
     for (let i = 0; i < n; i++) {
@@ -93,6 +93,10 @@ describe('weightStatsF16', () => {
     bits[9] = 0x8000;
     const a = weightStatsF16(bits, 64);
     const b = ref(bits, 64);
+    // the same data at an odd 16-bit offset (the unaligned head)
+    const shifted = new Uint16Array(n + 1);
+    shifted.set(bits, 1);
+    expect(weightStatsF16(shifted.subarray(1), 64).hist).toEqual(b.hist);
     expect(a.hist).toEqual(b.hist);
     expect([a.min, a.max, a.zeros, a.unique]).toEqual([b.min, b.max, b.zeros, b.unique]);
     expect(a.zeros).toBe(2);

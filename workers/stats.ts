@@ -158,7 +158,11 @@ export function weightStatsF16(bits: Uint16Array, bins = 64): WeightStats {
   };
 }
 
-/** cnt[pattern] += 1 for every element; two patterns per 32-bit load where the data is 4-byte aligned. */
+/**
+ * cnt[pattern] += 1 for every element; two patterns per 32-bit load where the data is 4-byte aligned. The pass
+ * runs in pieces of PIECE elements, one call each: a single call over a whole 16M-element weight can stay in
+ * V8's baseline tier for its whole length in Chromium's workers (no on-stack replacement), boxing every count.
+ */
 function countPatterns(bits: Uint16Array, cnt: Float64Array): void {
   const n = bits.length;
   let i = 0;
@@ -166,10 +170,16 @@ function countPatterns(bits: Uint16Array, cnt: Float64Array): void {
   if (bits.byteOffset % 4 !== 0) cnt[bits[i++]]++;
   const pairs = (n - i) >> 1;
   const u32 = new Uint32Array(bits.buffer, bits.byteOffset + i * 2, pairs);
-  for (let k = 0; k < pairs; k++) {
+  for (let k = 0; k < pairs; k += PIECE_PAIRS) countPairs(u32, k, Math.min(pairs, k + PIECE_PAIRS), cnt);
+  for (i += pairs * 2; i < n; i++) cnt[bits[i]]++;
+}
+
+const PIECE_PAIRS = 1 << 15;
+
+function countPairs(u32: Uint32Array, from: number, to: number, cnt: Float64Array): void {
+  for (let k = from; k < to; k++) {
     const p = u32[k];
     cnt[p & 0xffff]++;
     cnt[p >>> 16]++;
   }
-  for (i += pairs * 2; i < n; i++) cnt[bits[i]]++;
 }
