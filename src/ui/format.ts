@@ -37,6 +37,14 @@ export function fmtShape(s: number[]): string {
   return s.length ? s.join('×') : 'scalar';
 }
 
+/** A count for an axis label: fmtCount's units without trailing zeros (500k, 1.5M). */
+export function fmtCountAxis(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  const a = Math.abs(n);
+  const [d, u] = a < 1e3 ? [1, ''] : a < 1e6 ? [1e3, 'k'] : a < 1e9 ? [1e6, 'M'] : [1e9, 'B'];
+  return `${Number((n / d).toPrecision(3))}${u}`;
+}
+
 /** Bytes for an axis label: the unit of fmtBytes without trailing zeros (20 KB, 2.5 MB, 100 MB). */
 export function fmtBytesAxis(n: number): string {
   if (!Number.isFinite(n)) return '–';

@@ -6,7 +6,7 @@ import type { WeightStats } from '../../../workers/stats';
 import { Bar, CartesianGrid, ComposedChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useModel } from '../../store/model';
 import { axisOf, niceAxis } from './ticks';
-import { fmtCount, fmtNum, fmtPct, fmtShape } from '../format';
+import { fmtCountAxis, fmtNum, fmtPct, fmtShape } from '../format';
 
 export interface Overlay {
   label: string;
@@ -55,7 +55,7 @@ const HistogramView = memo(function HistogramView({
         <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 8 }} barCategoryGap={0}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="x" type="number" domain={dom} ticks={xt.length >= 2 ? xt : undefined} allowDataOverflow tickFormatter={(v: number) => fmtNum(v)} />
-          <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow width={50} tickFormatter={(v: number) => fmtCount(v)} />
+          <YAxis type="number" domain={y.domain} ticks={y.ticks} allowDataOverflow width={50} tickFormatter={(v: number) => fmtCountAxis(v)} />
           {hover && <Tooltip labelFormatter={(v) => fmtNum(Number(v))} isAnimationActive={false} />}
           <Bar dataKey="count" fill="#8aa4c8" isAnimationActive={false} />
         </ComposedChart>
