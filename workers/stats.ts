@@ -49,6 +49,11 @@ export function weightStats(v: Float32Array, bins = 64, unique?: number): Weight
     if (b >= bins) b = bins - 1;
     if (b >= 0) hist[b]++;
   }
+  return finish(n, min, max, mean, ss, zeros, unique ?? countDistinct(v), hist);
+}
+
+/** The statistics from the sums of either path (n = 0: zeros throughout). */
+function finish(n: number, min: number, max: number, mean: number, ss: number, zeros: number, unique: number, hist: number[]): WeightStats {
   return {
     count: n,
     min: n ? min : 0,
@@ -57,10 +62,10 @@ export function weightStats(v: Float32Array, bins = 64, unique?: number): Weight
     std: n ? Math.sqrt(ss / n) : 0,
     sparsity: n ? zeros / n : 0,
     zeros,
-    unique: unique ?? countDistinct(v),
+    unique,
     hist,
-    histMin: lo,
-    histMax: hi,
+    histMin: n ? min : 0,
+    histMax: n ? max : 0,
   };
 }
 
@@ -143,19 +148,7 @@ export function weightStatsF16(bits: Uint16Array, bins = 64): WeightStats {
     if (b >= bins) b = bins - 1;
     if (b >= 0) hist[b] += c;
   }
-  return {
-    count: n,
-    min: n ? min : 0,
-    max: n ? max : 0,
-    mean,
-    std: n ? Math.sqrt(ss / n) : 0,
-    sparsity: n ? zeros / n : 0,
-    zeros,
-    unique,
-    hist,
-    histMin: lo,
-    histMax: hi,
-  };
+  return finish(n, min, max, mean, ss, zeros, unique, hist);
 }
 
 /**
