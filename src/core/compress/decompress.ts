@@ -6,6 +6,10 @@
 import type { AffineRepr, Compressed, FloatDtype, LutQuant, LutRepr, NNLinearRepr, SparseRepr } from './types';
 import { numel, rdt, splitAxis } from './numeric';
 import { forEachRun } from './quantize/quantize';
+import { CHUNK } from '../tensor/pieces';
+
+// Every per-element loop runs over a run (a whole tensor when per-tensor) in pieces of CHUNK elements, one call
+// of a small loop function per piece (pieces.ts); running positions carry across pieces.
 
 export function decompress(repr: Compressed): Float32Array {
   switch (repr.kind) {
@@ -51,39 +55,47 @@ export function lutToDense(r: LutRepr): Float32Array {
   const idx = r.indices;
   if (V === 1) {
     groupIndexRuns(r, (s, len, g) => {
-      const base = g * K;
-      for (let i = s; i < s + len; i++) out[i] = lut[base + idx[i]];
+      const end = s + len;
+      for (let a = s; a < end; a += CHUNK) lutPiece(lut, g * K, idx, a, end - a > CHUNK ? a + CHUNK : end, out);
     });
   } else {
     const a = r.vectorAxis ?? 0;
     const [, Cv, inner] = splitAxis(r.indicesShape, a);
     const C = Cv * V;
     groupIndexRuns(r, (s, len, g) => {
-      for (let j = s; j < s + len; j++) {
-        const o = Math.floor(j / (Cv * inner));
-        const cv = Math.floor(j / inner) % Cv;
-        const rr = j % inner;
-        const base = (g * K + idx[j]) * V;
-        for (let v = 0; v < V; v++) out[(o * C + cv * V + v) * inner + rr] = lut[base + v];
-      }
+      const end = s + len;
+      for (let a = s; a < end; a += CHUNK) vectorLutPiece(lut, g * K, V, Cv, inner, idx, a, end - a > CHUNK ? a + CHUNK : end, out);
     });
   }
   if (r.perChannelScale) applyScale(out, r.shape, r.perChannelScale.scale, r.perChannelScale.shape, r.dtype);
   return out;
 }
 
+function lutPiece(lut: Float32Array, base: number, idx: Uint8Array, a: number, e: number, out: Float32Array): void {
+  for (let i = a; i < e; i++) out[i] = lut[base + idx[i]];
+}
+
+function vectorLutPiece(lut: Float32Array, gK: number, V: number, Cv: number, inner: number, idx: Uint8Array, a: number, e: number, out: Float32Array): void {
+  const C = Cv * V;
+  for (let j = a; j < e; j++) {
+    const o = Math.floor(j / (Cv * inner));
+    const cv = Math.floor(j / inner) % Cv;
+    const rr = j % inner;
+    const base = (gK + idx[j]) * V;
+    for (let v = 0; v < V; v++) out[(o * C + cv * V + v) * inner + rr] = lut[base + v];
+  }
+}
+
 /** out *= scale (broadcast block-wise), rounded to dtype. */
 function applyScale(out: Float32Array, shape: number[], scale: Float32Array, sshape: number[], dtype: FloatDtype): void {
-  forEachRunGeneral(shape, sshape, (i, b) => {
-    out[i] = rdt(dtype, out[i] * scale[b]);
+  forEachRun(shape, sshape, (s, len, b) => {
+    const end = s + len;
+    for (let a = s; a < end; a += CHUNK) scalePiece(out, scale[b], dtype, a, end - a > CHUNK ? a + CHUNK : end);
   });
 }
 
-/** Per element (index, block index) for a block grid where grid[d] divides shape[d]. */
-function forEachRunGeneral(shape: number[], grid: number[], fn: (i: number, block: number) => void): void {
-  forEachRun(shape, grid, (s, len, b) => {
-    for (let i = s; i < s + len; i++) fn(i, b);
-  });
+function scalePiece(out: Float32Array, sc: number, dtype: FloatDtype, a: number, e: number): void {
+  for (let i = a; i < e; i++) out[i] = rdt(dtype, out[i] * sc);
 }
 
 export function affineToDense(r: AffineRepr): Float32Array {
@@ -92,9 +104,14 @@ export function affineToDense(r: AffineRepr): Float32Array {
   forEachRun(r.shape, r.scaleShape, (s, len, b) => {
     const sc = r.scale[b];
     const off = r.offset ? r.offset[b] : 0;
-    for (let i = s; i < s + len; i++) out[i] = rdt(dt, rdt(dt, r.data[i] - off) * sc);
+    const end = s + len;
+    for (let a = s; a < end; a += CHUNK) affinePiece(r.data, off, sc, dt, a, end - a > CHUNK ? a + CHUNK : end, out);
   });
   return out;
+}
+
+function affinePiece(data: Int8Array | Uint8Array, off: number, sc: number, dt: FloatDtype, a: number, e: number, out: Float32Array): void {
+  for (let i = a; i < e; i++) out[i] = rdt(dt, rdt(dt, data[i] - off) * sc);
 }
 
 /** Decompressed nonzeros of a joint inner representation (codes are per nonzero, blocks by dense position). */
@@ -110,41 +127,66 @@ export function innerNonzeros(sp: SparseRepr): Float32Array {
     forEachRun(sp.shape, inner.scaleShape, (s, len, b) => {
       const sc = inner.scale[b];
       const off = inner.offset ? inner.offset[b] : 0;
-      for (let i = s; i < s + len; i++) if (mask[i]) {
-        out[j] = rdt(dt, rdt(dt, inner.data[j] - off) * sc);
-        j++;
-      }
+      const end = s + len;
+      for (let a = s; a < end; a += CHUNK) j = maskedAffinePiece(mask, inner.data, off, sc, dt, a, end - a > CHUNK ? a + CHUNK : end, j, out);
     });
   } else {
     const lut = effectiveLut(inner);
     const rank = sp.shape.length;
     const K = inner.lutShape[rank];
     forEachRun(sp.shape, inner.lutShape.slice(0, rank), (s, len, g) => {
-      for (let i = s; i < s + len; i++) if (mask[i]) {
-        out[j] = lut[g * K + inner.indices[j]];
-        j++;
-      }
+      const end = s + len;
+      for (let a = s; a < end; a += CHUNK) j = maskedLutPiece(mask, inner.indices, lut, g * K, a, end - a > CHUNK ? a + CHUNK : end, j, out);
     });
     if (inner.perChannelScale) {
       const { scale, shape: ss } = inner.perChannelScale;
       let k = 0;
       forEachRun(sp.shape, ss, (s, len, b) => {
-        for (let i = s; i < s + len; i++) if (mask[i]) {
-          out[k] = rdt(inner.dtype, out[k] * scale[b]);
-          k++;
-        }
+        const end = s + len;
+        for (let a = s; a < end; a += CHUNK) k = maskedScalePiece(mask, scale[b], inner.dtype, a, end - a > CHUNK ? a + CHUNK : end, k, out);
       });
     }
   }
   return out;
 }
 
+/** Pieces of innerNonzeros: dense positions [a, e), j the nonzero index at a; each returns the next j. */
+function maskedAffinePiece(mask: Uint8Array, data: Int8Array | Uint8Array, off: number, sc: number, dt: FloatDtype, a: number, e: number, j: number, out: Float32Array): number {
+  for (let i = a; i < e; i++) if (mask[i]) {
+    out[j] = rdt(dt, rdt(dt, data[j] - off) * sc);
+    j++;
+  }
+  return j;
+}
+
+function maskedLutPiece(mask: Uint8Array, indices: Uint8Array, lut: Float32Array, base: number, a: number, e: number, j: number, out: Float32Array): number {
+  for (let i = a; i < e; i++) if (mask[i]) {
+    out[j] = lut[base + indices[j]];
+    j++;
+  }
+  return j;
+}
+
+function maskedScalePiece(mask: Uint8Array, sc: number, dt: FloatDtype, a: number, e: number, k: number, out: Float32Array): number {
+  for (let i = a; i < e; i++) if (mask[i]) {
+    out[k] = rdt(dt, out[k] * sc);
+    k++;
+  }
+  return k;
+}
+
 export function sparseToDense(sp: SparseRepr): Float32Array {
   const vals = sp.inner ? innerNonzeros(sp) : sp.values;
-  const out = new Float32Array(sp.mask.length);
-  let j = 0;
-  for (let i = 0; i < sp.mask.length; i++) if (sp.mask[i]) out[i] = vals[j++];
+  const mask = sp.mask;
+  const n = mask.length;
+  const out = new Float32Array(n);
+  for (let a = 0, j = 0; a < n; a += CHUNK) j = scatterPiece(mask, vals, a, n - a > CHUNK ? a + CHUNK : n, j, out);
   return out;
+}
+
+function scatterPiece(mask: Uint8Array, vals: Float32Array, a: number, e: number, j: number, out: Float32Array): number {
+  for (let i = a; i < e; i++) if (mask[i]) out[i] = vals[j++];
+  return j;
 }
 
 export function nnLinearToDense(r: NNLinearRepr): Float32Array {

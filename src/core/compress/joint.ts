@@ -14,6 +14,7 @@ import { palettize, type PalettizeOptions, type Skip } from './palettize/paletti
 import { quantizeGrid, quantBlockSizes, quantGrid } from './quantize/quantize';
 import { dequantLut } from './decompress';
 import { numel } from './numeric';
+import { CHUNK } from '../tensor/pieces';
 
 /** The dense tensor with pruned positions set to 0 (the "restored dense" form). */
 export function prunedDense(dense: DenseTensor, sp: SparseRepr): DenseTensor {
@@ -21,20 +22,31 @@ export function prunedDense(dense: DenseTensor, sp: SparseRepr): DenseTensor {
   if (dense.dtype === 'fp16') {
     const src = dense.data as Uint16Array;
     const out = new Uint16Array(n);
-    for (let i = 0; i < n; i++) if (sp.mask[i]) out[i] = src[i];
+    for (let a = 0; a < n; a += CHUNK) maskedCopyPiece(sp.mask, src, a, n - a > CHUNK ? a + CHUNK : n, out);
     return { dtype: 'fp16', shape: dense.shape, data: out };
   }
   const src = dense.data as Float32Array;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) if (sp.mask[i]) out[i] = src[i];
+  for (let a = 0; a < n; a += CHUNK) maskedCopyPiece(sp.mask, src, a, n - a > CHUNK ? a + CHUNK : n, out);
   return { dtype: 'fp32', shape: dense.shape, data: out };
+}
+
+// Per-element loops over a whole tensor run in pieces of CHUNK elements, one call each (pieces.ts).
+
+function maskedCopyPiece<T extends Uint16Array | Float32Array>(mask: Uint8Array, src: T, a: number, e: number, out: T): void {
+  for (let i = a; i < e; i++) if (mask[i]) out[i] = src[i];
 }
 
 function compact<T extends Uint8Array | Int8Array>(codes: T, mask: Uint8Array, D: number): T {
   const out = new (codes.constructor as { new (n: number): T })(D);
-  let j = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i]) out[j++] = codes[i];
+  const n = mask.length;
+  for (let a = 0, j = 0; a < n; a += CHUNK) j = compactPiece(codes, mask, a, n - a > CHUNK ? a + CHUNK : n, j, out);
   return out;
+}
+
+function compactPiece<T extends Uint8Array | Int8Array>(codes: T, mask: Uint8Array, a: number, e: number, j: number, out: T): number {
+  for (let i = a; i < e; i++) if (mask[i]) out[j++] = codes[i];
+  return j;
 }
 
 export function prunePalettize(
@@ -118,12 +130,8 @@ function reassign(r: LutRepr, original: DenseTensor, include?: Uint8Array): Uint
   const G = deq.length / K;
   // which slots are in use per group (slots never assigned must not attract elements: they hold padding 0)
   const used = new Uint8Array(deq.length);
-  for (let i = 0; i < idx.length; i++) used[groupOf(i) * K + idx[i]] = 1;
-  function groupOf(i: number): number {
-    void i;
-    return 0;
-  }
   if (G !== 1) return idx; // grouped LUT quantization is refused upstream (per-tensor only)
+  for (let a = 0; a < idx.length; a += CHUNK) usedPiece(idx, a, idx.length - a > CHUNK ? a + CHUNK : idx.length, used);
   const nearest = (w: number, cur: number): number => {
     let best = Infinity;
     let bk = cur;
@@ -140,18 +148,47 @@ function reassign(r: LutRepr, original: DenseTensor, include?: Uint8Array): Uint
   if (bits) {
     // one decision per fp16 bit pattern
     const memo = new Int16Array(65536).fill(-1);
-    for (let i = 0; i < idx.length; i++) {
-      if (include && !include[i]) continue;
-      const h = bits[i];
-      let q = memo[h];
-      if (q < 0) memo[h] = q = nearest(F16_TABLE[h], idx[i]);
-      idx[i] = q;
-    }
+    for (let a = 0; a < idx.length; a += CHUNK) reassignF16Piece(bits, include, memo, nearest, a, idx.length - a > CHUNK ? a + CHUNK : idx.length, idx);
     return idx;
   }
-  for (let i = 0; i < idx.length; i++) {
-    if (include && !include[i]) continue;
-    idx[i] = nearest(fl![i], idx[i]);
-  }
+  for (let a = 0; a < idx.length; a += CHUNK) reassignF32Piece(fl!, include, nearest, a, idx.length - a > CHUNK ? a + CHUNK : idx.length, idx);
   return idx;
+}
+
+/** used[idx[i]] = 1 (one group: the LUT is per-tensor). */
+function usedPiece(idx: Uint8Array, a: number, e: number, used: Uint8Array): void {
+  for (let i = a; i < e; i++) used[idx[i]] = 1;
+}
+
+/** One decision per fp16 bit pattern (memo), elements [a, e) not excluded by include. */
+function reassignF16Piece(
+  bits: Uint16Array,
+  include: Uint8Array | undefined,
+  memo: Int16Array,
+  nearest: (w: number, cur: number) => number,
+  a: number,
+  e: number,
+  idx: Uint8Array,
+): void {
+  for (let i = a; i < e; i++) {
+    if (include && !include[i]) continue;
+    const h = bits[i];
+    let q = memo[h];
+    if (q < 0) memo[h] = q = nearest(F16_TABLE[h], idx[i]);
+    idx[i] = q;
+  }
+}
+
+function reassignF32Piece(
+  fl: Float32Array,
+  include: Uint8Array | undefined,
+  nearest: (w: number, cur: number) => number,
+  a: number,
+  e: number,
+  idx: Uint8Array,
+): void {
+  for (let i = a; i < e; i++) {
+    if (include && !include[i]) continue;
+    idx[i] = nearest(fl[i], idx[i]);
+  }
 }

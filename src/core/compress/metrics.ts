@@ -3,6 +3,7 @@
  * packed codes, LUTs, scales, offsets, masks; 64-byte blob alignment and protobuf framing excluded), and the
  * error of the decompressed values against the original (MSE, SNR dB, max |err|), sparsity, distinct values.
  */
+import { CHUNK } from '../tensor/pieces';
 import { F16_TABLE, f32ToF16 } from '../tensor/fp16';
 import type { DenseTensor } from '../model/types';
 import type { AffineRepr, Compressed, FloatDtype, LutRepr, SparseRepr, Target } from './types';
@@ -90,19 +91,35 @@ export function forEachDecoded(r: Compressed, fn: (i: number, v: number) => void
     const lut = effectiveLut(r);
     const K = r.lutShape[r.shape.length];
     forEachRun(r.indicesShape, r.lutShape.slice(0, r.shape.length), (s, len, g) => {
-      const base = g * K;
-      for (let i = s; i < s + len; i++) fn(i, lut[base + r.indices[i]]);
+      const end = s + len;
+      for (let a = s; a < end; a += CHUNK) lutDecodedPiece(lut, g * K, r.indices, a, end - a > CHUNK ? a + CHUNK : end, fn);
     });
     return;
   }
   if (r.kind === 'sparse' && !r.inner) {
-    let j = 0;
     const m = r.mask;
-    for (let i = 0; i < m.length; i++) fn(i, m[i] ? r.values[j++] : 0);
+    const v = r.values;
+    for (let a = 0, j = 0; a < m.length; a += CHUNK) j = sparseDecodedPiece(m, v, a, m.length - a > CHUNK ? a + CHUNK : m.length, j, fn);
     return;
   }
   const d = decompress(r);
-  for (let i = 0; i < d.length; i++) fn(i, d[i]);
+  for (let a = 0; a < d.length; a += CHUNK) denseDecodedPiece(d, a, d.length - a > CHUNK ? a + CHUNK : d.length, fn);
+}
+
+// The per-element loops run over a run (a whole tensor when per-tensor) in pieces of CHUNK elements, one call
+// of a small loop function per piece (pieces.ts); sums and positions carry across pieces in element order.
+
+function lutDecodedPiece(lut: Float32Array, base: number, idx: Uint8Array, a: number, e: number, fn: (i: number, v: number) => void): void {
+  for (let i = a; i < e; i++) fn(i, lut[base + idx[i]]);
+}
+
+function sparseDecodedPiece(m: Uint8Array, v: Float32Array, a: number, e: number, j: number, fn: (i: number, v: number) => void): number {
+  for (let i = a; i < e; i++) fn(i, m[i] ? v[j++] : 0);
+  return j;
+}
+
+function denseDecodedPiece(d: Float32Array, a: number, e: number, fn: (i: number, v: number) => void): void {
+  for (let i = a; i < e; i++) fn(i, d[i]);
 }
 
 interface Acc {
@@ -123,12 +140,26 @@ function accTable(
   s: number,
   len: number,
 ): void {
+  const end = s + len;
+  for (let a = s; a < end; a += CHUNK) accTablePiece(acc, bits, fl, codes, table, mask, a, end - a > CHUNK ? a + CHUNK : end);
+}
+
+function accTablePiece(
+  acc: Acc,
+  bits: Uint16Array | null,
+  fl: Float32Array | null,
+  codes: ArrayLike<number>,
+  table: Float64Array,
+  mask: number,
+  s: number,
+  end: number,
+): void {
   let se = acc.se;
   let sig = acc.sig;
   let mx = acc.mx;
   const tab = F16_TABLE;
   if (bits) {
-    for (let i = s; i < s + len; i++) {
+    for (let i = s; i < end; i++) {
       const w = tab[bits[i]];
       const e = w - table[codes[i] & mask];
       se += e * e;
@@ -137,7 +168,7 @@ function accTable(
       if (a > mx) mx = a;
     }
   } else {
-    for (let i = s; i < s + len; i++) {
+    for (let i = s; i < end; i++) {
       const w = fl![i];
       const e = w - table[codes[i] & mask];
       se += e * e;
@@ -161,11 +192,25 @@ function accCodes(
   s: number,
   len: number,
 ): void {
+  const end = s + len;
+  for (let a = s; a < end; a += CHUNK) accCodesPiece(acc, bits, fl, codes, table, cnt, a, end - a > CHUNK ? a + CHUNK : end);
+}
+
+function accCodesPiece(
+  acc: Acc,
+  bits: Uint16Array | null,
+  fl: Float32Array | null,
+  codes: Int8Array | Uint8Array,
+  table: Float64Array,
+  cnt: Float64Array,
+  s: number,
+  end: number,
+): void {
   let se = acc.se;
   let sig = acc.sig;
   let mx = acc.mx;
   const tab = F16_TABLE;
-  for (let i = s; i < s + len; i++) {
+  for (let i = s; i < end; i++) {
     const w = bits ? tab[bits[i]] : fl![i];
     const c = codes[i] & 0xff;
     cnt[c]++;
@@ -221,10 +266,8 @@ export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Tar
     const first = new Uint8Array(65536);
     const idx = repr.indices;
     let consistent = true;
-    for (let i = 0; i < bits.length; i++) {
-      const h = bits[i];
-      if (cnt[h]++ === 0) first[h] = idx[i];
-      else if (first[h] !== idx[i]) consistent = false;
+    for (let a = 0; a < bits.length; a += CHUNK) {
+      if (!firstIndexPiece(bits, idx, a, bits.length - a > CHUNK ? a + CHUNK : bits.length, cnt, first)) consistent = false;
     }
     if (consistent) {
       const tab = F16_TABLE;
@@ -256,7 +299,8 @@ export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Tar
     forEachRun(repr.indicesShape, repr.lutShape.slice(0, repr.shape.length), (s, len, g) => {
       const table = Float64Array.from(lut.subarray(g * K, g * K + K));
       accTable(acc, bits, fl, repr.indices, table, 0xff, s, len);
-      for (let i = s; i < s + len; i++) counts[g * K + repr.indices[i]]++;
+      const end = s + len;
+      for (let a = s; a < end; a += CHUNK) countPiece(repr.indices, g * K, a, end - a > CHUNK ? a + CHUNK : end, counts);
     });
     const used: number[] = [];
     for (let k = 0; k < lut.length; k++) if (counts[k] > 0) {
@@ -292,31 +336,17 @@ export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Tar
     const m = repr.mask;
     const v = repr.values;
     const tab = F16_TABLE;
-    let se = 0;
-    let sig = 0;
-    let mx = 0;
-    let j = 0;
-    for (let i = 0; i < m.length; i++) {
-      const w = bits ? tab[bits[i]] : fl![i];
-      const e = m[i] ? w - v[j++] : w;
-      se += e * e;
-      sig += w * w;
-      const a = Math.abs(e);
-      if (a > mx) mx = a;
-    }
-    acc.se = se;
-    acc.sig = sig;
-    acc.mx = mx;
+    for (let a = 0, j = 0; a < m.length; a += CHUNK) j = sparseErrPiece(acc, bits, fl, m, v, a, m.length - a > CHUNK ? a + CHUNK : m.length, j);
     acc.zeros = m.length - v.length;
     let distinct = acc.zeros > 0 ? 1 : 0;
     if (bits && repr.dtype === 'fp16') {
       // the nonzeros are the original values: count distinct kept bit patterns
       const seen = new Uint8Array(65536);
-      for (let i = 0; i < m.length; i++) seen[bits[i]] |= m[i];
+      for (let a = 0; a < m.length; a += CHUNK) seenKeptPiece(bits, m, a, m.length - a > CHUNK ? a + CHUNK : m.length, seen);
       for (let h = 0; h < 65536; h++) distinct += seen[h];
     } else if (repr.dtype === 'fp16') {
       const seen = new Uint8Array(65536);
-      for (let k = 0; k < v.length; k++) seen[f32ToF16(v[k])] = 1;
+      for (let a = 0; a < v.length; a += CHUNK) seenValuesPiece(v, a, v.length - a > CHUNK ? a + CHUNK : v.length, seen);
       for (let h = 0; h < 65536; h++) distinct += seen[h];
     } else {
       const s = Float32Array.from(v).sort();
@@ -326,26 +356,78 @@ export function computeMetrics(dense: DenseTensor, repr: Compressed, target: Tar
   }
   // general: materialise
   const d = decompress(repr);
-  const tab = F16_TABLE;
-  for (let i = 0; i < d.length; i++) {
-    const w = bits ? tab[bits[i]] : fl![i];
-    const e = w - d[i];
-    acc.se += e * e;
-    acc.sig += w * w;
-    const a = Math.abs(e);
-    if (a > acc.mx) acc.mx = a;
-    if (d[i] === 0) acc.zeros++;
-  }
+  for (let a = 0; a < d.length; a += CHUNK) denseErrPiece(acc, bits, fl, d, a, d.length - a > CHUNK ? a + CHUNK : d.length);
   let distinct = 0;
   if (repr.dtype === 'fp16') {
     const seen = new Uint8Array(65536);
-    for (let i = 0; i < d.length; i++) seen[d[i] === 0 ? 0 : f32ToF16(d[i])] = 1;
+    for (let a = 0; a < d.length; a += CHUNK) seenF16Piece(d, a, d.length - a > CHUNK ? a + CHUNK : d.length, seen);
     for (let h = 0; h < 65536; h++) distinct += seen[h];
   } else {
     const s = Float32Array.from(d).sort();
     for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) distinct++;
   }
   return finish(dense, repr, target, acc, distinct);
+}
+
+/** cnt[h]++ and first[h] = the index of the first element with pattern h; false if a later one differs. */
+function firstIndexPiece(bits: Uint16Array, idx: Uint8Array, a: number, e: number, cnt: Uint32Array, first: Uint8Array): boolean {
+  let consistent = true;
+  for (let i = a; i < e; i++) {
+    const h = bits[i];
+    if (cnt[h]++ === 0) first[h] = idx[i];
+    else if (first[h] !== idx[i]) consistent = false;
+  }
+  return consistent;
+}
+
+function countPiece(idx: Uint8Array, base: number, a: number, e: number, counts: Float64Array): void {
+  for (let i = a; i < e; i++) counts[base + idx[i]]++;
+}
+
+/** Errors of a plain sparse repr over [a, e), j the nonzero index at a; returns the next j. */
+function sparseErrPiece(acc: Acc, bits: Uint16Array | null, fl: Float32Array | null, m: Uint8Array, v: Float32Array, a: number, e: number, j: number): number {
+  const tab = F16_TABLE;
+  let se = acc.se;
+  let sig = acc.sig;
+  let mx = acc.mx;
+  for (let i = a; i < e; i++) {
+    const w = bits ? tab[bits[i]] : fl![i];
+    const d = m[i] ? w - v[j++] : w;
+    se += d * d;
+    sig += w * w;
+    const x = Math.abs(d);
+    if (x > mx) mx = x;
+  }
+  acc.se = se;
+  acc.sig = sig;
+  acc.mx = mx;
+  return j;
+}
+
+function seenKeptPiece(bits: Uint16Array, m: Uint8Array, a: number, e: number, seen: Uint8Array): void {
+  for (let i = a; i < e; i++) seen[bits[i]] |= m[i];
+}
+
+function seenValuesPiece(v: Float32Array, a: number, e: number, seen: Uint8Array): void {
+  for (let i = a; i < e; i++) seen[f32ToF16(v[i])] = 1;
+}
+
+/** seen[fp16 pattern of v[i]] = 1, with -0 counted as 0. */
+function seenF16Piece(v: Float32Array, a: number, e: number, seen: Uint8Array): void {
+  for (let i = a; i < e; i++) seen[v[i] === 0 ? 0 : f32ToF16(v[i])] = 1;
+}
+
+function denseErrPiece(acc: Acc, bits: Uint16Array | null, fl: Float32Array | null, d: Float32Array, a: number, e: number): void {
+  const tab = F16_TABLE;
+  for (let i = a; i < e; i++) {
+    const w = bits ? tab[bits[i]] : fl![i];
+    const x = w - d[i];
+    acc.se += x * x;
+    acc.sig += w * w;
+    const ax = Math.abs(x);
+    if (ax > acc.mx) acc.mx = ax;
+    if (d[i] === 0) acc.zeros++;
+  }
 }
 
 function rdtLocal(dt: FloatDtype, x: number): number {

@@ -1,4 +1,5 @@
 /** IEEE binary16 conversions: round-half-to-even, as numpy's astype(float16) and MILBlob do. */
+import { CHUNK } from './pieces';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -60,28 +61,44 @@ export function roundF16(v: number): number {
 }
 
 export function f16ArrayToF32(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
-  const t = F16_TABLE;
-  for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]];
+  const n = bits.length;
+  for (let s = 0; s < n; s += CHUNK) f16ToF32Run(bits, s, n - s > CHUNK ? s + CHUNK : n, out);
   return out;
 }
 
+function f16ToF32Run(bits: Uint16Array, a: number, b: number, out: Float32Array): void {
+  const t = F16_TABLE;
+  for (let i = a; i < b; i++) out[i] = t[bits[i]];
+}
+
+/** In pieces of CHUNK elements, one call each (pieces.ts). */
 export function f32ArrayToF16(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
+  const n = values.length;
   if (values instanceof Float32Array) {
-    // fast path for floats that are fp16 normals already (exact: low 13 mantissa bits 0, float32 biased exponent
-    // 113..142, i.e. fp16's 1..30): the fp16 pattern is sign | (bits 13..30 minus the exponent rebias 112 << 10).
-    // One predictable branch per value; anything else (zero, subnormal, inexact, out of range) goes through
-    // f32ToF16
-    const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
-    for (let i = 0; i < u.length; i++) {
-      const x = u[i];
-      const e = ((x >>> 23) & 0xff) - 113;
-      if ((x & 0x1fff) !== 0 || e >>> 0 > 29) out[i] = f32ToF16(values[i]);
-      else out[i] = ((x >>> 16) & 0x8000) | (((x >>> 13) & 0x3ffff) - 0x1c000);
-    }
+    const u = new Uint32Array(values.buffer, values.byteOffset, n);
+    for (let s = 0; s < n; s += CHUNK) f32ToF16Run(values, u, s, n - s > CHUNK ? s + CHUNK : n, out);
     return out;
   }
-  for (let i = 0; i < values.length; i++) out[i] = f32ToF16(values[i]);
+  for (let s = 0; s < n; s += CHUNK) numToF16Run(values, s, n - s > CHUNK ? s + CHUNK : n, out);
   return out;
+}
+
+/**
+ * Fast path for floats that are fp16 normals already (exact: low 13 mantissa bits 0, float32 biased exponent
+ * 113..142, i.e. fp16's 1..30): the fp16 pattern is sign | (bits 13..30 minus the exponent rebias 112 << 10).
+ * One predictable branch per value; anything else (zero, subnormal, inexact, out of range) goes through f32ToF16.
+ */
+function f32ToF16Run(values: Float32Array, u: Uint32Array, a: number, b: number, out: Uint16Array): void {
+  for (let i = a; i < b; i++) {
+    const x = u[i];
+    const e = ((x >>> 23) & 0xff) - 113;
+    if ((x & 0x1fff) !== 0 || e >>> 0 > 29) out[i] = f32ToF16(values[i]);
+    else out[i] = ((x >>> 16) & 0x8000) | (((x >>> 13) & 0x3ffff) - 0x1c000);
+  }
+}
+
+function numToF16Run(values: ArrayLike<number>, a: number, b: number, out: Uint16Array): void {
+  for (let i = a; i < b; i++) out[i] = f32ToF16(values[i]);
 }
 
 /** A Uint16Array view of little-endian fp16 bytes; copies only when the bytes are not 2-aligned. */

@@ -11,17 +11,25 @@
 import { F16_TABLE } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
 import { r16 } from '../numeric';
+import { CHUNK } from '../../tensor/pieces';
 
-/** cnt[h] = number of elements with bit pattern h. */
+/** cnt[h] = number of elements with bit pattern h (in pieces of CHUNK elements, one call each: pieces.ts). */
 export function histogramF16(bits: Uint16Array): Uint32Array {
   const cnt = new Uint32Array(65536);
   const n = bits.length;
   let i = 0;
   if (bits.byteOffset & 2 && n > 0) cnt[bits[i++]]++; // the rest starts 4-byte aligned
-  // four elements per step (two 32-bit loads): 20% faster than two
   const quads = (n - i) >> 2;
   const u = new Uint32Array(bits.buffer, bits.byteOffset + 2 * i, 2 * quads);
-  for (let k = 0; k < 2 * quads; k += 2) {
+  const P = CHUNK >> 1; // words per piece
+  for (let s = 0; s < 2 * quads; s += P) histogramWords(u, s, 2 * quads - s > P ? s + P : 2 * quads, cnt);
+  for (i += 4 * quads; i < n; i++) cnt[bits[i]]++;
+  return cnt;
+}
+
+/** Four elements per step (two 32-bit loads of words [a, b), b - a even): 20% faster than two. */
+function histogramWords(u: Uint32Array, a: number, b: number, cnt: Uint32Array): void {
+  for (let k = a; k < b; k += 2) {
     const x = u[k];
     const y = u[k + 1];
     cnt[x & 0xffff]++;
@@ -29,8 +37,6 @@ export function histogramF16(bits: Uint16Array): Uint32Array {
     cnt[y & 0xffff]++;
     cnt[y >>> 16]++;
   }
-  for (i += 4 * quads; i < n; i++) cnt[bits[i]]++;
-  return cnt;
 }
 
 /** The magnitude pattern (0..0x7fff) of the k-th smallest |w| (k from 0), from the pattern histogram. */
@@ -83,66 +89,80 @@ export function gatherAboveF16(bits: Uint16Array, tb: number, maskBits: Uint8Arr
   let i = 0;
   let j = 0;
   if ((bits.byteOffset & 3) === 0) {
-    // eight elements per step: four 32-bit loads, one mask byte (written out: V8 does not unroll a loop over
-    // the four words, and the unrolled form is twice as fast)
     const bytes = n >> 3;
     const u = new Uint32Array(bits.buffer, bits.byteOffset, bytes * 4);
-    for (let q = 0, k = 0; q < bytes; q++, k += 4) {
-      let x = u[k];
-      let h = x & 0xffff;
-      let b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      let m = b;
-      h = x >>> 16;
-      b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      m |= b << 1;
-      x = u[k + 1];
-      h = x & 0xffff;
-      b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      m |= b << 2;
-      h = x >>> 16;
-      b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      m |= b << 3;
-      x = u[k + 2];
-      h = x & 0xffff;
-      b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      m |= b << 4;
-      h = x >>> 16;
-      b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      m |= b << 5;
-      x = u[k + 3];
-      h = x & 0xffff;
-      b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      m |= b << 6;
-      h = x >>> 16;
-      b = (tb - (h & 0x7fff)) >>> 31;
-      values16[j] = h;
-      j += b;
-      m |= b << 7;
-      maskBits[q] = m;
-    }
+    const P = CHUNK >> 3; // mask bytes per piece
+    for (let s = 0; s < bytes; s += P) j = gatherAboveBytes(u, s, bytes - s > P ? s + P : bytes, tb, maskBits, values16, j);
     i = bytes * 8;
   }
-  for (; i < n; i++) {
-    const h = bits[i];
-    const b = (tb - (h & 0x7fff)) >>> 31;
-    maskBits[i >> 3] |= b << (i & 7);
+  for (let s = i; s < n; s += CHUNK) j = gatherAboveRun(bits, s, n - s > CHUNK ? s + CHUNK : n, tb, maskBits, values16, j);
+}
+
+/**
+ * Mask bytes q in [a, e), eight elements per step: four 32-bit loads, one mask byte (written out: V8 does
+ * not unroll a loop over the four words, and the unrolled form is twice as fast). Returns the next j.
+ */
+function gatherAboveBytes(u: Uint32Array, a: number, e: number, tb: number, maskBits: Uint8Array, values16: Uint16Array, j: number): number {
+  for (let q = a, k = 4 * a; q < e; q++, k += 4) {
+    let x = u[k];
+    let h = x & 0xffff;
+    let b = (tb - (h & 0x7fff)) >>> 31;
     values16[j] = h;
     j += b;
+    let m = b;
+    h = x >>> 16;
+    b = (tb - (h & 0x7fff)) >>> 31;
+    values16[j] = h;
+    j += b;
+    m |= b << 1;
+    x = u[k + 1];
+    h = x & 0xffff;
+    b = (tb - (h & 0x7fff)) >>> 31;
+    values16[j] = h;
+    j += b;
+    m |= b << 2;
+    h = x >>> 16;
+    b = (tb - (h & 0x7fff)) >>> 31;
+    values16[j] = h;
+    j += b;
+    m |= b << 3;
+    x = u[k + 2];
+    h = x & 0xffff;
+    b = (tb - (h & 0x7fff)) >>> 31;
+    values16[j] = h;
+    j += b;
+    m |= b << 4;
+    h = x >>> 16;
+    b = (tb - (h & 0x7fff)) >>> 31;
+    values16[j] = h;
+    j += b;
+    m |= b << 5;
+    x = u[k + 3];
+    h = x & 0xffff;
+    b = (tb - (h & 0x7fff)) >>> 31;
+    values16[j] = h;
+    j += b;
+    m |= b << 6;
+    h = x >>> 16;
+    b = (tb - (h & 0x7fff)) >>> 31;
+    values16[j] = h;
+    j += b;
+    m |= b << 7;
+    maskBits[q] = m;
   }
+  return j;
+}
+
+/** Elements [a, b) one by one (an unaligned array, or the tail). Returns the next j. */
+function gatherAboveRun(bits: Uint16Array, a: number, b: number, tb: number, maskBits: Uint8Array, values16: Uint16Array, j: number): number {
+  for (let i = a; i < b; i++) {
+    const h = bits[i];
+    const c = (tb - (h & 0x7fff)) >>> 31;
+    maskBits[i >> 3] |= c << (i & 7);
+    values16[j] = h;
+    j += c;
+  }
+  return j;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,10 +171,17 @@ export function gatherAboveF16(bits: Uint16Array, tb: number, maskBits: Uint8Arr
 // after the last kept element land past the end, which typed arrays ignore); a data-dependent branch
 // mispredicts on about half the elements.
 
-/** keep[i] &= (w != 0); returns the number kept. */
+/** keep[i] &= (w != 0); returns the number kept. In pieces of CHUNK elements, one call each (pieces.ts). */
 export function keepNonzeroF16(bits: Uint16Array, keep: Uint8Array): number {
+  const n = keep.length;
   let d = 0;
-  for (let i = 0; i < keep.length; i++) {
+  for (let s = 0; s < n; s += CHUNK) d += keepNonzeroF16Run(bits, keep, s, n - s > CHUNK ? s + CHUNK : n);
+  return d;
+}
+
+function keepNonzeroF16Run(bits: Uint16Array, keep: Uint8Array, a: number, b: number): number {
+  let d = 0;
+  for (let i = a; i < b; i++) {
     const k = keep[i] & +((bits[i] & 0x7fff) !== 0);
     keep[i] = k;
     d += k;
@@ -163,8 +190,15 @@ export function keepNonzeroF16(bits: Uint16Array, keep: Uint8Array): number {
 }
 
 export function keepNonzeroF32(fl: Float32Array, keep: Uint8Array): number {
+  const n = keep.length;
   let d = 0;
-  for (let i = 0; i < keep.length; i++) {
+  for (let s = 0; s < n; s += CHUNK) d += keepNonzeroF32Run(fl, keep, s, n - s > CHUNK ? s + CHUNK : n);
+  return d;
+}
+
+function keepNonzeroF32Run(fl: Float32Array, keep: Uint8Array, a: number, b: number): number {
+  let d = 0;
+  for (let i = a; i < b; i++) {
     const k = keep[i] & +(fl[i] !== 0);
     keep[i] = k;
     d += k;
@@ -174,18 +208,69 @@ export function keepNonzeroF32(fl: Float32Array, keep: Uint8Array): number {
 
 /** values = the kept elements as float32, in order (values.length = the number kept). */
 export function gatherKeptF16(bits: Uint16Array, keep: Uint8Array, values: Float32Array): void {
+  const n = keep.length;
+  for (let s = 0, j = 0; s < n; s += CHUNK) j = gatherKeptF16Run(bits, keep, values, s, n - s > CHUNK ? s + CHUNK : n, j);
+}
+
+function gatherKeptF16Run(bits: Uint16Array, keep: Uint8Array, values: Float32Array, a: number, b: number, j: number): number {
   const tab = F16_TABLE;
-  for (let i = 0, j = 0; i < keep.length; i++) {
+  for (let i = a; i < b; i++) {
     values[j] = tab[bits[i]];
     j += keep[i];
   }
+  return j;
 }
 
 export function gatherKeptF32(fl: Float32Array, keep: Uint8Array, values: Float32Array): void {
-  for (let i = 0, j = 0; i < keep.length; i++) {
+  const n = keep.length;
+  for (let s = 0, j = 0; s < n; s += CHUNK) j = gatherKeptF32Run(fl, keep, values, s, n - s > CHUNK ? s + CHUNK : n, j);
+}
+
+function gatherKeptF32Run(fl: Float32Array, keep: Uint8Array, values: Float32Array, a: number, b: number, j: number): number {
+  for (let i = a; i < b; i++) {
     values[j] = fl[i];
     j += keep[i];
   }
+  return j;
+}
+
+// The keep arrays of prune.ts's other unstructured paths (a loop there would run inside its big function).
+
+/** keep[i] = !(|fl[i]| <= t) (NaN kept); returns the number kept. */
+export function keepAboveF32(fl: Float32Array, t: number, keep: Uint8Array): number {
+  const n = keep.length;
+  let d = 0;
+  for (let s = 0; s < n; s += CHUNK) d += keepAboveF32Run(fl, t, keep, s, n - s > CHUNK ? s + CHUNK : n);
+  return d;
+}
+
+function keepAboveF32Run(fl: Float32Array, t: number, keep: Uint8Array, a: number, b: number): number {
+  let d = 0;
+  for (let i = a; i < b; i++) {
+    const k = +!(Math.abs(fl[i]) <= t);
+    keep[i] = k;
+    d += k;
+  }
+  return d;
+}
+
+/** keep[i] = (mag16[i] & 0x7fff) > tb, branch-free. */
+export function keepAboveF16(mag16: Uint16Array, tb: number, keep: Uint8Array): void {
+  const n = keep.length;
+  for (let s = 0; s < n; s += CHUNK) keepAboveF16Run(mag16, tb, keep, s, n - s > CHUNK ? s + CHUNK : n);
+}
+
+function keepAboveF16Run(mag16: Uint16Array, tb: number, keep: Uint8Array, a: number, b: number): void {
+  for (let i = a; i < b; i++) keep[i] = (tb - (mag16[i] & 0x7fff)) >>> 31;
+}
+
+/** cnt[m] += number of elements with magnitude pattern m (cnt of 0x8000 bins). */
+export function magnitudeHistogramF16(mag16: Uint16Array, n: number, cnt: Uint32Array): void {
+  for (let s = 0; s < n; s += CHUNK) magnitudeHistogramRun(mag16, cnt, s, n - s > CHUNK ? s + CHUNK : n);
+}
+
+function magnitudeHistogramRun(mag16: Uint16Array, cnt: Uint32Array, a: number, b: number): void {
+  for (let i = a; i < b; i++) cnt[mag16[i] & 0x7fff]++;
 }
 
 const f1 = new Float32Array(1);

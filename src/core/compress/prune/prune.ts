@@ -22,9 +22,12 @@ import {
   gatherKeptF32,
   histogramF16,
   histogramStats,
+  keepAboveF16,
+  keepAboveF32,
   keepNonzeroF16,
   keepNonzeroF32,
   kthMagnitude,
+  magnitudeHistogramF16,
   r16Sum,
 } from './f16-passes';
 import { compactSparseF16 } from './compact';
@@ -61,14 +64,7 @@ export function pruneThreshold(dense: DenseTensor, cfg: OpThresholdPrunerConfig)
     return prunedAboveF16(dense, cnt, tb);
   }
   const keep = new Uint8Array(n);
-  let kept = 0;
-  const fl = dense.data as Float32Array;
-  const t = Math.fround(cfg.threshold);
-  for (let i = 0; i < n; i++) {
-    const k = +!(Math.abs(fl[i]) <= t); // NaN kept
-    keep[i] = k;
-    kept += k;
-  }
+  const kept = keepAboveF32(dense.data as Float32Array, Math.fround(cfg.threshold), keep); // NaN kept
   const sparsity = (n - kept) / n;
   if (sparsity < cfg.minimum_sparsity_percentile) return belowMinimum(sparsity, cfg);
   return sparseFrom(dense, keep);
@@ -121,7 +117,7 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
   const keep = new Uint8Array(n);
   if (mag16) {
     const cnt = new Uint32Array(0x8000);
-    for (let i = 0; i < n; i++) cnt[mag16[i] & 0x7fff]++;
+    magnitudeHistogramF16(mag16, n, cnt);
     const kth = (k: number): number => {
       let acc = 0;
       for (let h = 0; h < 0x8000; h++) {
@@ -134,12 +130,12 @@ export function pruneMagnitude(dense: DenseTensor, cfg: OpMagnitudePrunerConfig)
     const b = F16_TABLE[kth(hiI)];
     const thr = lerpPercentile(a, b, gamma, r16);
     const tb = f64ToF16(thr) & 0x7fff; // threshold ≥ 0
-    for (let i = 0; i < n; i++) keep[i] = (tb - (mag16[i] & 0x7fff)) >>> 31; // (mag & 0x7fff) > tb, branch-free
+    keepAboveF16(mag16, tb, keep); // (mag & 0x7fff) > tb
   } else {
     const m = mag32!;
     const [a, b] = ranksOfMagnitudes(new Uint32Array(m.buffer, m.byteOffset, n), loI, hiI);
     const thr = Math.fround(lerpPercentile(a, b, gamma, Math.fround));
-    for (let i = 0; i < n; i++) keep[i] = +!(Math.abs(m[i]) <= thr); // NaN kept
+    keepAboveF32(m, thr, keep); // NaN kept
   }
   return sparseFrom(dense, keep);
 }

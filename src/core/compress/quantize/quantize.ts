@@ -9,6 +9,7 @@
  * |w| · 255 ≥ 65504, and the zero point then clips to qmin / qmax, exactly as numpy does in coremltools.
  */
 import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
+import { CHUNK } from '../../tensor/pieces';
 import type { DenseTensor } from '../../model/types';
 import type { AffineRepr, OpLinearQuantizerConfig, WeightContext } from '../types';
 import { normAxis, numel, r16, strides } from '../numeric';
@@ -184,15 +185,11 @@ export function quantizeGrid(
     // a block holding only negatives (or only positives) has its max (min) on the other side of 0
     forEachRun(dense.shape, grid, (s, len, b) => {
       if (posMax[b] >= 0 && negMax[b] >= 0) return;
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let i = s; i < s + len; i++) {
-        const v = tab[bits[i]];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      if (lo < mn[b]) mn[b] = lo;
-      if (hi > mx[b]) mx[b] = hi;
+      MINMAX[0] = Infinity;
+      MINMAX[1] = -Infinity;
+      minMaxRuns(bits, null, s, len, MINMAX);
+      if (MINMAX[0] < mn[b]) mn[b] = MINMAX[0];
+      if (MINMAX[1] > mx[b]) mx[b] = MINMAX[1];
     });
     for (let b = 0; b < nb; b++) {
       if (negMax[b] >= 0 && posMax[b] >= 0) {
@@ -201,23 +198,11 @@ export function quantizeGrid(
       }
     }
   } else forEachRun(dense.shape, grid, (s, len, b) => {
-    let lo = mn[b];
-    let hi = mx[b];
-    if (bits) {
-      for (let i = s; i < s + len; i++) {
-        const v = tab[bits[i]];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-    } else {
-      for (let i = s; i < s + len; i++) {
-        const v = fl![i];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-    }
-    mn[b] = lo;
-    mx[b] = hi;
+    MINMAX[0] = mn[b];
+    MINMAX[1] = mx[b];
+    minMaxRuns(bits, fl, s, len, MINMAX);
+    mn[b] = MINMAX[0];
+    mx[b] = MINMAX[1];
   });
   for (let b = 0; b < nb; b++) if (!Number.isFinite(mn[b]) || !Number.isFinite(mx[b])) finite = false;
   if (!finite) return { skip: NOT_FINITE };
@@ -299,7 +284,7 @@ function codesF32Runs(
     used.fill(0);
     if (sc === 0) {
       // all-zero block: coremltools computes 0/0; store the zero point so the block decodes to 0
-      for (let i = s; i < s + len; i++) data[i] = z;
+      data.fill(z, s, s + len);
       used[z & 0xff] = 1;
       statsRun(fl, s, len, dec, data, st);
       st.zeros += len;
@@ -314,10 +299,56 @@ function codesF32Runs(
   return st;
 }
 
+// The per-element loops below run over a run of elements (a whole tensor when per_tensor) in pieces of CHUNK
+// elements, one call each (pieces.ts); minima, maxima and sums carry across pieces in element order.
+
+/** [min, max] carried across the pieces of minMaxRuns. */
+const MINMAX = new Float64Array(2);
+
+/** acc[0] = min(acc[0], w), acc[1] = max(acc[1], w) over elements [s, s + len) (fp16 bits, else fl). */
+function minMaxRuns(bits: Uint16Array | null, fl: Float32Array | null, s: number, len: number, acc: Float64Array): void {
+  const end = s + len;
+  for (let a = s; a < end; a += CHUNK) {
+    const e = end - a > CHUNK ? a + CHUNK : end;
+    if (bits) minMaxF16(bits, a, e, acc);
+    else minMaxF32(fl!, a, e, acc);
+  }
+}
+
+function minMaxF16(bits: Uint16Array, a: number, e: number, acc: Float64Array): void {
+  const tab = F16_TABLE;
+  let lo = acc[0];
+  let hi = acc[1];
+  for (let i = a; i < e; i++) {
+    const v = tab[bits[i]];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  acc[0] = lo;
+  acc[1] = hi;
+}
+
+function minMaxF32(fl: Float32Array, a: number, e: number, acc: Float64Array): void {
+  let lo = acc[0];
+  let hi = acc[1];
+  for (let i = a; i < e; i++) {
+    const v = fl[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  acc[0] = lo;
+  acc[1] = hi;
+}
+
 function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax: Int32Array, negMax: Int32Array): void {
+  const end = s + len;
+  for (let a = s; a < end; a += CHUNK) maxBitsPiece(bits, a, end - a > CHUNK ? a + CHUNK : end, b, posMax, negMax);
+}
+
+function maxBitsPiece(bits: Uint16Array, a: number, e: number, b: number, posMax: Int32Array, negMax: Int32Array): void {
   let pm = posMax[b];
   let nm = negMax[b];
-  for (let i = s; i < s + len; i++) {
+  for (let i = a; i < e; i++) {
     const h = bits[i];
     const neg = h >> 15; // 0 | 1
     const m = h & 0x7fff;
@@ -328,6 +359,9 @@ function maxBitsF16(bits: Uint16Array, s: number, len: number, b: number, posMax
   posMax[b] = pm;
   negMax[b] = nm;
 }
+
+/** [se, sig, mx, zeros] of one run, carried across the pieces of codesF32. */
+const CODE_ACC = new Float64Array(4);
 
 function codesF32(
   fl: Float32Array,
@@ -342,12 +376,38 @@ function codesF32(
   used: Uint8Array,
   st: ErrStats,
 ): void {
+  const acc = CODE_ACC;
+  acc[0] = 0;
+  acc[1] = 0;
+  acc[2] = st.mx;
+  acc[3] = 0;
+  const end = s + len;
+  for (let a = s; a < end; a += CHUNK) codesF32Piece(fl, a, end - a > CHUNK ? a + CHUNK : end, sc, z, qmin, qmax, out, dec, used, acc);
+  st.se += acc[0];
+  st.sig += acc[1];
+  st.mx = acc[2];
+  st.zeros += acc[3];
+}
+
+function codesF32Piece(
+  fl: Float32Array,
+  s: number,
+  end: number,
+  sc: number,
+  z: number,
+  qmin: number,
+  qmax: number,
+  out: Int8Array | Uint8Array,
+  dec: Float64Array,
+  used: Uint8Array,
+  acc: Float64Array,
+): void {
   const inv = 1 / sc;
-  let se = 0;
-  let sig = 0;
-  let mx = st.mx;
-  let zeros = 0;
-  for (let i = s; i < s + len; i++) {
+  let se = acc[0];
+  let sig = acc[1];
+  let mx = acc[2];
+  let zeros = acc[3];
+  for (let i = s; i < end; i++) {
     const w = fl[i];
     const x = w * inv;
     let q = Math.floor(x + 0.5);
@@ -364,14 +424,19 @@ function codesF32(
     const a = Math.abs(e);
     if (a > mx) mx = a;
   }
-  st.se += se;
-  st.sig += sig;
-  st.mx = mx;
-  st.zeros += zeros;
+  acc[0] = se;
+  acc[1] = sig;
+  acc[2] = mx;
+  acc[3] = zeros;
 }
 
 function statsRun(fl: Float32Array, s: number, len: number, dec: Float64Array, codes: Int8Array | Uint8Array, st: ErrStats): void {
-  for (let i = s; i < s + len; i++) {
+  const end = s + len;
+  for (let a = s; a < end; a += CHUNK) statsPiece(fl, a, end - a > CHUNK ? a + CHUNK : end, dec, codes, st);
+}
+
+function statsPiece(fl: Float32Array, s: number, end: number, dec: Float64Array, codes: Int8Array | Uint8Array, st: ErrStats): void {
+  for (let i = s; i < end; i++) {
     const w = fl[i];
     const e = w - dec[codes[i] & 0xff];
     st.se += e * e;

@@ -13,6 +13,7 @@
  */
 import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
+import { CHUNK } from '../../tensor/pieces';
 
 /**
  * Max |w| bit pattern per block (into mm, initialised to -1) over the runs (start r · runLen, length runLen,
@@ -31,14 +32,25 @@ export function maxAbsRunsF16(bits: Uint16Array, runLen: number, blocks: Int32Ar
     let m = mm[blocks[r]];
     if (((base + i) & 1) === 1 && i < end) m = Math.max(m, bits[i++] & 0x7fff);
     if (((base + end) & 1) === 1 && i < end) m = Math.max(m, bits[--end] & 0x7fff);
-    mm[blocks[r]] = Math.max(m, maxAbsPairs(u32, (base + i) >> 1, (end - i) >> 1));
+    // pairs in pieces of CHUNK elements, one call each (pieces.ts)
+    const p0 = (base + i) >> 1;
+    const p1 = p0 + ((end - i) >> 1);
+    const P = CHUNK >> 1;
+    for (let p = p0; p < p1; p += P) m = Math.max(m, maxAbsPairs(u32, p, p1 - p > P ? P : p1 - p));
+    mm[blocks[r]] = m;
   }
 }
 
-/** maxAbsRunsF16 for short runs (small blocks): one loop, no call per run. */
+/** maxAbsRunsF16 for short runs (small blocks): no call per run, one per piece of about CHUNK elements. */
 function maxAbsShortRuns(bits: Uint16Array, runLen: number, blocks: Int32Array, mm: Int32Array): void {
-  let i = 0;
-  for (let r = 0; r < blocks.length; r++) {
+  const R = Math.max(1, Math.floor(CHUNK / Math.max(1, runLen))); // runs per piece
+  const nr = blocks.length;
+  for (let r = 0; r < nr; r += R) maxAbsShortPiece(bits, runLen, blocks, mm, r, nr - r > R ? r + R : nr);
+}
+
+function maxAbsShortPiece(bits: Uint16Array, runLen: number, blocks: Int32Array, mm: Int32Array, r0: number, r1: number): void {
+  let i = r0 * runLen;
+  for (let r = r0; r < r1; r++) {
     let m = mm[blocks[r]];
     for (const end = i + runLen; i < end; i++) {
       const a = bits[i] & 0x7fff;
@@ -389,7 +401,9 @@ function symLoop(u32: Uint32Array, bits: Uint16Array, base: number, s: number, l
   let end = s + len;
   if (((base + i) & 1) === 1 && i < end) symOne(bits[i], i++, out);
   if (((base + end) & 1) === 1 && i < end) symOne(bits[--end], end, out);
-  symPairs(u32, (base + i) >> 1, (end - i) >> 1, i, out);
+  // pairs in pieces of CHUNK elements, one call each (pieces.ts); the accumulators carry across pieces
+  const P = CHUNK >> 1;
+  for (let p = (base + i) >> 1, np = (end - i) >> 1; np > 0; p += P, i += CHUNK, np -= P) symPairs(u32, p, np > P ? P : np, i, out);
 }
 
 function symOne(h: number, i: number, out: Int8Array): void {
