@@ -21,7 +21,8 @@ import {
   magnitudeHistogramF16,
 } from './prune/f16-passes';
 import { ranksOfMagnitudes } from './prune/f32-select';
-import { sparseFrom } from './prune/prune';
+import { pruneMagnitude, sparseFrom } from './prune/prune';
+import { r16 } from './numeric';
 import { quantize } from './quantize/quantize';
 import { linearQuantizerConfig } from './quantize/options';
 import { getHint } from './hints';
@@ -148,6 +149,57 @@ describe('pruning passes in pieces', () => {
       const [a, b] = ranksOfMagnitudes(new Uint32Array(fl.buffer, fl.byteOffset, N), lo, lo + 1);
       expect([a, b]).toEqual([sorted[lo], sorted[lo + 1]]);
     }
+  });
+});
+
+describe('structured pruning in pieces of whole blocks / groups', () => {
+  it('block magnitude (fp16 and fp32) over 16 pieces: the mask of unstructured pruning of the reference norm map, and w != 0', () => {
+    const shape = [64, 8, 1030]; // dim 0, block 4: a block spans 4 · 8240 elements, one block per piece
+    const n = 64 * 8 * 1030;
+    const inner = n / 64;
+    for (const fp16 of [true, false]) {
+      const bits = f16At(n, 0, 80);
+      const fl = f32At(n, 0, 81);
+      const dense: DenseTensor = fp16 ? { dtype: 'fp16', shape, data: bits } : { dtype: 'fp32', shape, data: fl };
+      const rd = fp16 ? r16 : Math.fround;
+      const w = (i: number) => (fp16 ? F16_TABLE[bits[i]] : fl[i]);
+      const norms = fp16 ? new Uint16Array(n) : new Float32Array(n);
+      for (let c0 = 0; c0 < 64; c0 += 4)
+        for (let r = 0; r < inner; r++) {
+          let acc = 0;
+          for (let c = c0; c < c0 + 4; c++) acc = c === c0 ? rd(w(c * inner + r) ** 2) : rd(acc + rd(w(c * inner + r) ** 2));
+          const v = rd(Math.sqrt(acc));
+          for (let c = c0; c < c0 + 4; c++) norms[c * inner + r] = fp16 ? f32ToF16(v) : v;
+        }
+      const normDense: DenseTensor = fp16 ? { dtype: 'fp16', shape, data: norms } : { dtype: 'fp32', shape, data: norms };
+      const ref = pruneMagnitude(normDense, { target_sparsity: 0.6 } as never) as SparseRepr;
+      const got = pruneMagnitude(dense, { target_sparsity: 0.6, block_size: 4, dim: 0 } as never) as SparseRepr;
+      expect('skip' in got).toBe(false);
+      const want = ref.mask.map((k, i) => k & +(w(i) !== 0));
+      expect(diff(got.mask, want)).toBe(0);
+    }
+  });
+
+  it('n:m over 7 pieces of groups: the stable ascending order of each group of m along dim 1 (ties to the lower index)', () => {
+    const shape = [3000, 18, 9]; // C = 18 with m = 4: a padded last group
+    const n = 3000 * 18 * 9;
+    const bits = f16At(n, 0, 90);
+    const dense: DenseTensor = { dtype: 'fp16', shape, data: bits };
+    const got = pruneMagnitude(dense, { n_m_ratio: [2, 4], dim: 1 } as never) as SparseRepr;
+    expect('skip' in got).toBe(false);
+    const want = new Uint8Array(n);
+    for (let o = 0; o < 3000; o++)
+      for (let r = 0; r < 9; r++)
+        for (let c0 = 0; c0 < 18; c0 += 4) {
+          const slots = [0, 1, 2, 3].map((j) => ({ j, a: c0 + j < 18 ? Math.abs(F16_TABLE[bits[(o * 18 + c0 + j) * 9 + r]]) : 0 }));
+          slots.sort((x, y) => x.a - y.a || x.j - y.j);
+          const pruned = new Set(slots.slice(0, 2).map((x) => x.j));
+          for (let j = 0; j < 4 && c0 + j < 18; j++) {
+            const i = (o * 18 + c0 + j) * 9 + r;
+            want[i] = +(!pruned.has(j) && (bits[i] & 0x7fff) !== 0);
+          }
+        }
+    expect(diff(got.mask, want)).toBe(0);
   });
 });
 

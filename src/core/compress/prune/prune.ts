@@ -32,6 +32,7 @@ import {
 } from './f16-passes';
 import { compactSparseF16 } from './compact';
 import { ranksOfMagnitudes } from './f32-select';
+import { CHUNK } from '../../tensor/pieces';
 
 export type Skip = { skip: string };
 
@@ -171,21 +172,34 @@ function blockNorms(dense: DenseTensor, b: number, dim: number): Uint16Array | F
   if (dense.dtype === 'fp16') return blockNormsF16(dense.data as Uint16Array, outer, C, inner, b);
   const fl = dense.data as Float32Array;
   const out = new Float32Array(outer * C * inner);
-  const rd = Math.fround;
   const acc = new Float64Array(inner);
-  for (let o = 0; o < outer; o++)
-    for (let c0 = 0; c0 < C; c0 += b) {
-      const c1 = Math.min(C, c0 + b);
-      // sequential sum over the block (padded channels add 0)
-      for (let r = 0, i = (o * C + c0) * inner; r < inner; r++, i++) acc[r] = rd(fl[i] * fl[i]);
-      for (let c = c0 + 1; c < c1; c++)
-        for (let r = 0, i = (o * C + c) * inner; r < inner; r++, i++) acc[r] = rd(acc[r] + rd(fl[i] * fl[i]));
-      for (let r = 0; r < inner; r++) {
-        const nv = rd(Math.sqrt(acc[r]));
-        for (let c = c0; c < c1; c++) out[(o * C + c) * inner + r] = nv;
-      }
-    }
+  const G = Math.ceil(C / b);
+  const K = blocksPerPiece(b * inner);
+  for (let k = 0; k < outer * G; k += K) blockNormsF32Piece(fl, C, inner, b, G, k, Math.min(outer * G, k + K), acc, out);
   return out;
+}
+
+/** Blocks per call of a block-norm piece: about CHUNK elements (tensor/pieces.ts), at least one block. */
+function blocksPerPiece(elementsPerBlock: number): number {
+  return Math.max(1, Math.floor(CHUNK / Math.max(1, elementsPerBlock)));
+}
+
+/** fp32 block norms of blocks k in [k0, k1) (block k: outer index k / G, channels from (k % G) · b). */
+function blockNormsF32Piece(fl: Float32Array, C: number, inner: number, b: number, G: number, k0: number, k1: number, acc: Float64Array, out: Float32Array): void {
+  const rd = Math.fround;
+  for (let k = k0; k < k1; k++) {
+    const o = Math.floor(k / G);
+    const c0 = (k % G) * b;
+    const c1 = Math.min(C, c0 + b);
+    // sequential sum over the block (padded channels add 0)
+    for (let r = 0, i = (o * C + c0) * inner; r < inner; r++, i++) acc[r] = rd(fl[i] * fl[i]);
+    for (let c = c0 + 1; c < c1; c++)
+      for (let r = 0, i = (o * C + c) * inner; r < inner; r++, i++) acc[r] = rd(acc[r] + rd(fl[i] * fl[i]));
+    for (let r = 0; r < inner; r++) {
+      const nv = rd(Math.sqrt(acc[r]));
+      for (let c = c0; c < c1; c++) out[(o * C + c) * inner + r] = nv;
+    }
+  }
 }
 
 let squares16: Float64Array | null = null;
@@ -204,18 +218,25 @@ function blockNormsF16(bits: Uint16Array, outer: number, C: number, inner: numbe
   const out = new Uint16Array(outer * C * inner);
   const sq = squareTableF16();
   const acc = new Float64Array(inner);
-  for (let o = 0; o < outer; o++)
-    for (let c0 = 0; c0 < C; c0 += b) {
-      const c1 = Math.min(C, c0 + b);
-      for (let r = 0, i = (o * C + c0) * inner; r < inner; r++, i++) acc[r] = sq[bits[i] & 0x7fff];
-      for (let c = c0 + 1; c < c1; c++)
-        for (let r = 0, i = (o * C + c) * inner; r < inner; r++, i++) acc[r] = r16Sum(acc[r] + sq[bits[i] & 0x7fff]);
-      for (let r = 0; r < inner; r++) {
-        const hb = f64ToF16(r16(Math.sqrt(acc[r]))) & 0x7fff; // once per block, not per element
-        for (let c = c0; c < c1; c++) out[(o * C + c) * inner + r] = hb;
-      }
-    }
+  const G = Math.ceil(C / b);
+  const K = blocksPerPiece(b * inner);
+  for (let k = 0; k < outer * G; k += K) blockNormsF16Piece(bits, C, inner, b, G, k, Math.min(outer * G, k + K), sq, acc, out);
   return out;
+}
+
+function blockNormsF16Piece(bits: Uint16Array, C: number, inner: number, b: number, G: number, k0: number, k1: number, sq: Float64Array, acc: Float64Array, out: Uint16Array): void {
+  for (let k = k0; k < k1; k++) {
+    const o = Math.floor(k / G);
+    const c0 = (k % G) * b;
+    const c1 = Math.min(C, c0 + b);
+    for (let r = 0, i = (o * C + c0) * inner; r < inner; r++, i++) acc[r] = sq[bits[i] & 0x7fff];
+    for (let c = c0 + 1; c < c1; c++)
+      for (let r = 0, i = (o * C + c) * inner; r < inner; r++, i++) acc[r] = r16Sum(acc[r] + sq[bits[i] & 0x7fff]);
+    for (let r = 0; r < inner; r++) {
+      const hb = f64ToF16(r16(Math.sqrt(acc[r]))) & 0x7fff; // once per block, not per element
+      for (let c = c0; c < c1; c++) out[(o * C + c) * inner + r] = hb;
+    }
+  }
 }
 
 function pruneNM(dense: DenseTensor, nm: [number, number], dim: number): SparseRepr | Skip {
@@ -270,26 +291,59 @@ function nmKeepByRank(dense: DenseTensor, outer: number, C: number, inner: numbe
   const keep = new Uint8Array(outer * C * inner);
   const bits = dense.dtype === 'fp16' ? (dense.data as Uint16Array) : null;
   const fl = bits ? null : (dense.data as Float32Array);
-  const tab = F16_TABLE;
   const kk = new Float64Array(m);
+  const G = Math.ceil(C / m); // groups along the axis per (o, r)
+  const total = outer * inner * G;
+  const P = blocksPerPiece(m);
   let nan = 0;
-  for (let o = 0; o < outer; o++)
-    for (let r = 0; r < inner; r++)
-      for (let c0 = 0; c0 < C; c0 += m) {
-        const len = Math.min(m, C - c0);
-        const base = (o * C + c0) * inner + r;
-        for (let j = 0; j < m; j++) {
-          const a = j < len ? Math.abs(bits ? tab[bits[base + j * inner]] : fl![base + j * inner]) : 0;
-          kk[j] = a;
-          nan |= +(a !== a);
-        }
-        for (let j = 0; j < len; j++) {
-          const x = kk[j];
-          let pos = 0;
-          for (let k = 0; k < j; k++) pos += +(kk[k] <= x);
-          for (let k = j + 1; k < m; k++) pos += +(kk[k] < x);
-          keep[base + j * inner] = +(pos >= nPrune);
-        }
-      }
+  for (let g = 0; g < total; g += P) nan |= nmPiece(bits, fl, C, inner, nPrune, m, G, g, Math.min(total, g + P), kk, keep);
   return nan ? null : keep;
+}
+
+/** Groups g in [g0, g1) in the order (o, r, c0) of nmKeepByRank; returns 1 when a weight is NaN. */
+function nmPiece(
+  bits: Uint16Array | null,
+  fl: Float32Array | null,
+  C: number,
+  inner: number,
+  nPrune: number,
+  m: number,
+  G: number,
+  g0: number,
+  g1: number,
+  kk: Float64Array,
+  keep: Uint8Array,
+): number {
+  const tab = F16_TABLE;
+  let nan = 0;
+  // (o, r, c0) of group g0, then stepped (no divisions per group)
+  const or0 = Math.floor(g0 / G);
+  let o = Math.floor(or0 / inner);
+  let r = or0 % inner;
+  let c0 = (g0 % G) * m;
+  for (let g = g0; g < g1; g++) {
+    const len = Math.min(m, C - c0);
+    const base = (o * C + c0) * inner + r;
+    for (let j = 0; j < m; j++) {
+      const a = j < len ? Math.abs(bits ? tab[bits[base + j * inner]] : fl![base + j * inner]) : 0;
+      kk[j] = a;
+      nan |= +(a !== a);
+    }
+    for (let j = 0; j < len; j++) {
+      const x = kk[j];
+      let pos = 0;
+      for (let k = 0; k < j; k++) pos += +(kk[k] <= x);
+      for (let k = j + 1; k < m; k++) pos += +(kk[k] < x);
+      keep[base + j * inner] = +(pos >= nPrune);
+    }
+    c0 += m;
+    if (c0 >= C) {
+      c0 = 0;
+      if (++r === inner) {
+        r = 0;
+        o++;
+      }
+    }
+  }
+  return nan;
 }
