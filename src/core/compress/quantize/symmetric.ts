@@ -32,12 +32,7 @@ export function maxAbsRunsF16(bits: Uint16Array, runLen: number, blocks: Int32Ar
     let m = mm[blocks[r]];
     if (((base + i) & 1) === 1 && i < end) m = Math.max(m, bits[i++] & 0x7fff);
     if (((base + end) & 1) === 1 && i < end) m = Math.max(m, bits[--end] & 0x7fff);
-    // pairs in pieces of CHUNK elements, one call each (pieces.ts)
-    const p0 = (base + i) >> 1;
-    const p1 = p0 + ((end - i) >> 1);
-    const P = CHUNK >> 1;
-    for (let p = p0; p < p1; p += P) m = Math.max(m, maxAbsPairs(u32, p, p1 - p > P ? P : p1 - p));
-    mm[blocks[r]] = m;
+    mm[blocks[r]] = Math.max(m, maxAbsPieces(u32, (base + i) >> 1, (end - i) >> 1));
   }
 }
 
@@ -58,6 +53,15 @@ function maxAbsShortPiece(bits: Uint16Array, runLen: number, blocks: Int32Array,
     }
     mm[blocks[r]] = m;
   }
+}
+
+/** maxAbsPairs in pieces of CHUNK elements, one call each (pieces.ts). */
+function maxAbsPieces(u32: Uint32Array, p: number, n: number): number {
+  const P = CHUNK >> 1;
+  if (n <= P) return maxAbsPairs(u32, p, n);
+  let m = 0;
+  for (const end = p + n; p < end; p += P) m = Math.max(m, maxAbsPairs(u32, p, end - p > P ? P : end - p));
+  return m;
 }
 
 function maxAbsPairs(u32: Uint32Array, p: number, n: number): number {
