@@ -71,11 +71,7 @@ async function writeModelTo(m: WrittenModel, dir: string): Promise<number> {
   return total;
 }
 
-/**
- * fsync every file under `p`. The measured children start with no dirty pages of earlier writes (the 100 MB model
- * written just before, the previous op's output): on this kind of VM a fresh 50 MB file takes ~10 ms to write with
- * nothing pending and ~100 ms while the kernel is still writing back earlier files.
- */
+/** fsync every file under `p`: the measured children start with no dirty pages of the model written just before. */
 function flushToDisk(p: string): void {
   const s = statSync(p);
   if (s.isDirectory()) {
@@ -269,9 +265,11 @@ async function main(): Promise<void> {
           else resolve(JSON.parse(line.slice(7)));
         });
       });
-      // this op's output reaches the disk before the next op is timed (outside any measurement): otherwise the
-      // kernel's writeback of one op's files throttles the next op's writes
-      flushToDisk(root);
+      // each op starts from the same state: the model on disk (and in the page cache), no earlier op's output. On
+      // this kind of VM, writing a fresh 50 MB file takes ~10 ms, but ~100 ms once a few hundred MB of other new
+      // files sit in the page cache (measured: 50 MB files written in a row, 9 ms each when each is removed after,
+      // 9, 9, 9, 56, 116, 116 ms when they are kept, fsync or not)
+      if (!process.env.SHRINKRAY_BENCH_KEEP) rmSync(join(root, spec.op + '.mlpackage'), { recursive: true, force: true });
       const peakMb = res.peak_bytes / 1e6;
       const row = {
         op: spec.op,
