@@ -218,6 +218,10 @@ test.describe('optimizer', () => {
     expect(budget).toBe(Math.floor((t0.before * 25) / 100));
     const recipeBytes = Number(await recipe.getAttribute('data-bytes'));
     expect(recipeBytes).toBeLessThanOrEqual(budget);
+    // the trade-off chart marks both the current configuration and the recipe (its legend is HTML)
+    const tradeoff = page.getByTestId('tradeoff');
+    await expect(tradeoff).toContainText('budget recipe');
+    await expect(tradeoff).toContainText('current');
     await shot(page, '17-budget-recipe');
     await page.getByTestId('budget-apply').click();
     const t3 = await totals(page);
