@@ -8,11 +8,11 @@ export function fileSource(path: string, name = basename(path)): ByteSource {
   return {
     name,
     size,
-    async read(offset, length) {
+    async read(offset, length, into) {
       if (offset < 0 || length < 0 || offset + length > size) {
         throw new RangeError(`${name}: read [${offset}, ${offset + length}) past end of file (${size} bytes)`);
       }
-      const out = new Uint8Array(length);
+      const out = into && into.length === length ? into : new Uint8Array(length);
       const fd = openSync(path, 'r');
       try {
         let done = 0;

@@ -118,9 +118,7 @@ describe('compressToSink writes what runPlan + writeCoreML write', () => {
 });
 
 /** A package of four chained fp16 linear layers, the biggest (fc2) 2,097,152 elements (4 MiB). */
-async function bigModel(): Promise<LoadedModel> {
-  const shapes = [[64, 64], [1024, 64], [2048, 1024], [256, 2048]];
-  let seed = 7;
+async function bigModel(shapes = [[64, 64], [1024, 64], [2048, 1024], [256, 2048]], seed = 7): Promise<LoadedModel> {
   const layers = shapes.map(([o, i], k) => {
     const data = new Uint16Array(o * i);
     for (let j = 0; j < data.length; j++) {
@@ -202,33 +200,71 @@ describe('streaming', () => {
   });
 });
 
+/** A built model's files written under dir and loaded from disk (reads fill fresh or lent buffers, not views of a file). */
+async function onDisk(built: LoadedModel, dir: string, name: string): Promise<LoadedModel> {
+  const internal = built.internal as { tree: { paths(): string[]; get(p: string): { size: number; read(o: number, n: number): Promise<Uint8Array> } | undefined } };
+  for (const p of internal.tree.paths()) {
+    const src = internal.tree.get(p)!;
+    mkdirSync(join(dir, name, p, '..'), { recursive: true });
+    writeFileSync(join(dir, name, p), await src.read(0, src.size));
+  }
+  return loadPath(join(dir, name));
+}
+
+describe('reused buffers', () => {
+  // Weights of ≥ 1 MiB are read into, and int8/int4 symmetric codes written to, buffers the runner reuses once a
+  // weight's blob is written: a later weight of the same or a smaller size gets an earlier one's stale bytes.
+  const q4 = linearQuantizerConfig({ mode: 'linear_symmetric', dtype: 'int4', granularity: 'per_channel' });
+  const plans: [string, CompressionPlan][] = [
+    ['q8', plan('iOS16', q8)],
+    ['q4', plan('iOS18', q4)],
+    ['pal4', plan('iOS16', pal4)],
+    ['prune50', plan('iOS16', prune50)],
+    ['prune50+q8', plan('iOS18', prune50, q8)],
+  ];
+  it.each(plans)('cannot change a later weight’s output (%s)', async (_n, p) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-stream-reuse-'));
+    try {
+      // same-size weights, a smaller one after them (a bigger stale buffer), then the big size again
+      const built = await bigModel([[1024, 64], [1024, 1024], [1024, 1024], [768, 1024], [1024, 768], [1024, 1024]], 11);
+      const model = await onDisk(built, dir, 'Same.mlpackage');
+      const lent: string[] = [];
+      const read = model.readDense.bind(model);
+      model.readDense = async (id, scratch) => {
+        if (scratch) lent.push(id);
+        return read(id, scratch);
+      };
+      const { results, expected, m, run } = await both(model, p, 'r');
+      expect(lent.length).toBe(5); // every weight but the first (128 KiB) was read into a lent buffer
+      for (const [path, bytes] of expected) expect(Buffer.compare(Buffer.from(m.files.get(path)!), Buffer.from(bytes)), `${path} differs`).toBe(0);
+      expect(strip(run.results)).toEqual(strip(results));
+      expect([...results.values()].filter((r) => r.status === 'compressed').length).toBe(6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('memory', () => {
-  it('keeps no dense tensor, representation or blob bytes of an earlier weight alive', async () => {
+  it('keeps no buffer of an earlier weight alive but the few big ones it reuses, and none after the run', async () => {
     const gc = forcedCollector();
     expect(gc).toBeDefined();
-    // on disk: reads return fresh buffers (an in-memory tree returns views of the whole file)
+    // on disk: reads fill fresh or lent buffers (an in-memory tree returns views of the whole file)
     const dir = mkdtempSync(join(tmpdir(), 'sr-stream-mem-'));
     try {
-      const built = await bigModel();
-      const internal = built.internal as { tree: { paths(): string[]; get(p: string): { size: number; read(o: number, n: number): Promise<Uint8Array> } | undefined } };
-      for (const p of internal.tree.paths()) {
-        const src = internal.tree.get(p)!;
-        mkdirSync(join(dir, 'Big.mlpackage', p, '..'), { recursive: true });
-        writeFileSync(join(dir, 'Big.mlpackage', p), await src.read(0, src.size));
-      }
-      const model = await loadPath(join(dir, 'Big.mlpackage'));
+      const model = await onDisk(await bigModel(), dir, 'Big.mlpackage');
       // a WeakRef keeps its target until the current job ends: each is made before a macrotask boundary
       const turn = () => new Promise((r) => setImmediate(r));
-      const dense: WeakRef<object>[] = [];
+      const dense: WeakRef<ArrayBufferLike>[] = [];
       const read = model.readDense.bind(model);
-      model.readDense = async (id) => {
-        const d = await read(id);
+      model.readDense = async (id, scratch) => {
+        const d = await read(id, scratch);
         dense.push(new WeakRef(d.data.buffer));
         await turn();
         return d;
       };
       // int8 codes are written as views of the representation's own buffer: a chunk alive = the representation alive
-      const chunks: WeakRef<object>[][] = [];
+      const chunks: WeakRef<ArrayBufferLike>[][] = [];
       const m = memorySink();
       const sink: OutputSink = {
         async open(path) {
@@ -244,22 +280,35 @@ describe('memory', () => {
           };
         },
       };
-      const alive: string[] = [];
+      const small: string[] = [];
+      const bigBytes: number[] = [];
       let held = 0;
+      let reused = 0;
+      const live = (list: WeakRef<ArrayBufferLike>[]) => list.map((r) => r.deref()).filter((b): b is ArrayBufferLike => b !== undefined);
       await compressToSink(model, plan('iOS16', q8), sink, {
         onProgress: (d) => {
           if (d === 0) return;
           gc!();
-          // weight d was just compressed: its dense tensor is garbage already, and so is everything before it
-          dense.forEach((r, k) => r.deref() && alive.push(`dense ${k} at ${d}`));
-          chunks.forEach((list, k) => list.forEach((r) => r.deref() && alive.push(`blob bytes of weight ${k} at ${d}`)));
+          // weight d was just compressed. Alive from before: only buffers of at least 1 MiB the runner keeps for
+          // reuse (fc2's 4 MiB read and 2 MiB codes: weight d's own read may be one of them); no smaller one
+          const earlier = new Set<ArrayBufferLike>([...live(dense.slice(0, d - 1)), ...live(chunks.slice(0, d - 1).flat())]);
+          for (const b of earlier) if (b.byteLength < 1 << 20) small.push(`${b.byteLength} bytes at ${d}`);
+          bigBytes.push([...earlier].reduce((t, b) => t + b.byteLength, 0));
+          const mine = dense[d - 1].deref();
+          if (mine && earlier.has(mine)) reused++;
           held += chunks.flat().length;
           chunks.push([]);
         },
       });
       expect(dense.length).toBe(4);
       expect(held).toBeGreaterThanOrEqual(3);
-      expect(alive).toEqual([]);
+      expect(small).toEqual([]);
+      expect(Math.max(...bigBytes)).toBeLessThanOrEqual(6 << 20);
+      expect(reused).toBe(1); // fc3 (1 MiB) is read into fc2's codes buffer (2 MiB)
+      // once the run is over, nothing of any weight is alive
+      await turn();
+      gc!();
+      expect(live(dense).length + live(chunks.flat()).length).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

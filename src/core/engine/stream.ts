@@ -12,12 +12,14 @@ import type { CompressionPlan, WeightResult } from '../compress/types';
 import { BlobWriter } from '../formats/coreml/blob';
 import type { CoreMLInternal } from '../formats/coreml/index';
 import { checkResult, coremlInternal, outputName, packageFiles, rewriteCoreML, weightsPathOf, type ResultSource } from '../formats/coreml/write';
+import { SCRATCH_MIN_BYTES, ScratchPool, withScratch } from '../io/scratch';
 import { selectJobs } from './select';
 import { compressJob, type Job } from './job';
 import type { RunOptions } from './run';
 
 /** One output file being written: chunks in order, plus a rewrite of bytes already written (weight.bin's header). */
 export interface SinkFile {
+  /** The runner reuses the chunk's memory once the returned promise resolves: a sink that keeps bytes copies them. */
   write(chunk: Uint8Array): Promise<void>;
   patch(offset: number, bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
@@ -125,8 +127,13 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
   };
   const biggest = jobs.reduce((m, j) => Math.max(m, j.bytesBefore), 0);
   const big = (id: string) => (byId.get(id)?.bytesBefore ?? 0) >= Math.max(COLLECT_MIN_BYTES, biggest / 2);
+  // The big buffers of a weight (its dense read, the kernel's codes) are lent from this pool and given back once
+  // its blob is written (emitted), for the next weights: fresh memory is slow to touch on some machines.
+  const pool = new ScratchPool();
+  const scratch = (bytes: number) => pool.take(bytes);
   const collect = (id: string) => {
     if (!opts.collect || !big(id)) return;
+    pool.prepare(byId.get(id)!.bytesBefore); // unusable free buffers go with this collection
     const t = now();
     opts.collect();
     seconds.collect += now() - t;
@@ -135,10 +142,12 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
   /** Reads and compresses one weight; its dense values are garbage once this returns. */
   const compressOne = async (id: string): Promise<WeightResult> => {
     const t0 = now();
-    const dense = await model.readDense(id);
+    const job = byId.get(id)!;
+    pool.lendTo(id);
+    const dense = await model.readDense(id, job.bytesBefore >= SCRATCH_MIN_BYTES ? scratch : undefined);
     const t1 = now();
     if (opts.signal?.aborted) throw new ShrinkrayError('cancelled', 'compression cancelled');
-    const r = compressJob(dense, byId.get(id)!);
+    const r = withScratch(pool, () => compressJob(dense, job));
     seconds.read += t1 - t0;
     seconds.compress += now() - t1;
     return r;
@@ -150,6 +159,8 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
       if (opts.signal?.aborted) throw new ShrinkrayError('cancelled', 'compression cancelled');
       collect(id); // what the previous weights left
       const r = await compressOne(id);
+      // nothing written for it (no emitted call to wait for): its buffers are free at once
+      if (r.status !== 'compressed' || !r.repr) pool.release(id, true);
       collect(id); // this weight's dense values
       checkResult(model, id, r);
       if (r.status === 'compressed' && r.repr && r.repr.kind !== 'dense') sawNonDense = true;
@@ -161,8 +172,9 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
       }
       return r;
     },
-    async emitted() {
+    async emitted(id) {
       await flush();
+      pool.release(id); // its blob bytes are written and its representation dropped
     },
   };
 
@@ -173,6 +185,8 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
   } catch (e) {
     await wfile?.close().catch(() => undefined);
     throw e;
+  } finally {
+    pool.clear();
   }
   const { bytes, copied } = rewritten;
   const t = now();

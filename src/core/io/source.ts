@@ -6,8 +6,12 @@ export interface ByteSource {
   /** Path of the file inside its tree, '/'-separated (for a single file: its name). */
   readonly name: string;
   readonly size: number;
-  /** Reads [offset, offset+length). Must throw if the range is past the end. */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads [offset, offset+length). Must throw if the range is past the end. `into` (optional, exactly `length`
+   * bytes): a buffer the caller lends, which a source may fill and return instead of allocating one (sources
+   * holding the bytes in memory return their own view; the caller uses what is returned).
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface FileTree {

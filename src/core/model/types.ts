@@ -103,8 +103,12 @@ export interface LoadedModel {
   weights: WeightInfo[];
   /** The fully decompressed values as float32, row-major in `shape`. */
   readFloat32(id: string): Promise<Float32Array>;
-  /** The dense stored tensor of an uncompressed float weight (fp16 bits kept exact). */
-  readDense(id: string): Promise<DenseTensor>;
+  /**
+   * The dense stored tensor of an uncompressed float weight (fp16 bits kept exact). `scratch` (optional; readers
+   * may ignore it): lends the buffer for the stored bytes (called with their byte length), so the returned values
+   * may live in it: the caller must not reuse that buffer while the tensor or anything viewing it is in use.
+   */
+  readDense(id: string, scratch?: (bytes: number) => Uint8Array): Promise<DenseTensor>;
   /** The stored representation of a weight (dense, or what its constexpr chain / NN quantization holds). */
   readRepr(id: string): Promise<Compressed>;
   /** Format-specific handle for the writer of the same format. */

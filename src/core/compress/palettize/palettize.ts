@@ -17,6 +17,7 @@ import { kmeansVectors, uniqueVectors } from './vector';
 import { normAxis, numel, r16, rdt, rdtd, splitAxis } from '../numeric';
 import { PALETTIZE_NBITS } from './options';
 import { setHint, type ErrStats } from '../hints';
+import { scratchZeroedU8 } from '../../io/scratch';
 
 export type Skip = { skip: string };
 
@@ -141,7 +142,7 @@ export function palettize(
   }
   const K = 1 << nbits;
   const lut = new Float32Array(G * K);
-  const indices = new Uint8Array(n);
+  const indices = scratchZeroedU8(n);
   let fused: ErrStats | null = null;
   for (let g = 0; g < G; g++) {
     const h = groups[g];

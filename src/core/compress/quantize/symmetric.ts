@@ -14,6 +14,7 @@
 import { F16_TABLE, f32ToF16 } from '../../tensor/fp16';
 import type { ErrStats } from '../hints';
 import { CHUNK } from '../../tensor/pieces';
+import { scratchInt8 } from '../../io/scratch';
 
 /**
  * Max |w| bit pattern per block (into mm, initialised to -1) over the runs (start r · runLen, length runLen,
@@ -187,7 +188,7 @@ export function quantizeSymF16(bits: Uint16Array, runLen: number, blocks: Int32A
   const scale = new Float32Array(nb);
   const key = new Int32Array(nb);
   if (!symScales(mm, qmax, scale, key)) return null;
-  const data = new Int8Array(blocks.length * runLen);
+  const data = scratchInt8(blocks.length * runLen); // every code is written below (each run once)
   const st: ErrStats = { se: 0, sig: 0, mx: 0, zeros: 0, distinct: 0 };
   const seen16 = new Uint8Array(65536);
   const order = runsByKey(blocks, key, null);

@@ -152,11 +152,11 @@ export async function loadCoreML(tree: FileTree, found: Detected): Promise<Loade
     if (!src) throw new ShrinkrayError('weights-missing', `${t.name}: ${p.slice(modelDir ? modelDir.length + 1 : 0)} not found`, display(p));
     return { src, path: p };
   };
-  const readRaw = async (v: StoredValue): Promise<Uint8Array> => {
+  const readRaw = async (v: StoredValue, scratch?: (bytes: number) => Uint8Array): Promise<Uint8Array> => {
     if (!v.blob) return v.raw ?? new Uint8Array(0);
     const { src, path } = source(v);
     const meta = await readMeta(src, display(path), v.blob.offset, v.dtype, `at ${v.blob.offset}`);
-    return src.read(meta.dataOffset, meta.size);
+    return src.read(meta.dataOffset, meta.size, scratch?.(meta.size));
   };
 
   // Validate every referenced blob now (header, sentinel, dtype, range, element count): 64 bytes each.
@@ -281,13 +281,13 @@ export async function loadCoreML(tree: FileTree, found: Detected): Promise<Loade
       if (e.kind === 'nn') return e.node.nn!.readFloat32(id);
       return decompress(e);
     },
-    async readDense(id): Promise<DenseTensor> {
+    async readDense(id, scratch): Promise<DenseTensor> {
       const e = entry(id);
       if (e.kind === 'nn') return e.node.nn!.readDense(id);
       const w = e.w;
       const c = w.chain[0];
       if (w.chain.length === 1 && c.type === 'const' && (w.dtype === 'fp16' || w.dtype === 'fp32')) {
-        const raw = await readRaw(c.params.val.value!);
+        const raw = await readRaw(c.params.val.value!, scratch);
         const copy = raw.byteOffset % 4 === 0 ? raw : raw.slice();
         const data = w.dtype === 'fp16'
           ? new Uint16Array(copy.buffer, copy.byteOffset, copy.byteLength >> 1)
