@@ -43,17 +43,24 @@ function bundleTime() {
 
 /** Builds the bundle if it is missing or stale; false when esbuild is unavailable or fails. */
 async function ensureBundle() {
-  if (bundleTime() >= newestInput()) return true;
+  let newest;
+  try {
+    newest = newestInput();
+  } catch {
+    return bundleTime() >= 0; // sources unreadable: run the bundle there is, if any
+  }
+  if (bundleTime() >= newest) return true;
   let esbuild;
   try {
     esbuild = await import(pathToFileURL(require.resolve('esbuild')).href);
   } catch {
     return false;
   }
-  mkdirSync(dirname(bundle), { recursive: true });
   // concurrent runs each build their own file and rename it into place (atomic)
   const tmp = `${bundle}.${process.pid}.tmp.mjs`;
   try {
+    // a read-only node_modules (or any other failure here) falls back to tsx
+    mkdirSync(dirname(bundle), { recursive: true });
     await esbuild.build({
       entryPoints: [entry],
       bundle: true,
