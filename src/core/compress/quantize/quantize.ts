@@ -1,10 +1,11 @@
 /**
  * Linear quantization kernel with coremltools' arithmetic (optimize/_utils.py compute_qparams_by_dtype):
  * every intermediate is rounded to the weight dtype (fp16 via float32, as numpy's half ufuncs do), and the
- * integer rounding is round-half-to-even. A fast path skips the exact fp16 rounding of w/scale when the
- * quotient is far from a .5 tie, where it cannot change the integer. Signed symmetric codes over fp16 (int8 /
- * int4 linear_symmetric, the common case) have their own module, symmetric.ts: exact per-scale thresholds on
- * the bit pattern and a code table per distinct scale.
+ * integer rounding is round-half-to-even. The codes of fp16 weights come from symmetric.ts (exact per-scale
+ * thresholds on the bit pattern and a code table per distinct scale and zero point): signed symmetric (int8 /
+ * int4 linear_symmetric, the common case) entirely there (quantizeSymF16), every other mode with the scales
+ * and zero points computed here (codesF16General). For fp32 weights a fast path skips the exact fp32 rounding
+ * of w/scale when the quotient is far from a .5 tie, where it cannot change the integer.
  * Faithful quirk: in `linear` mode the zero point's fp16 products (qmax * min) overflow to ±inf once
  * |w| · 255 ≥ 65504, and the zero point then clips to qmin / qmax, exactly as numpy does in coremltools.
  */
