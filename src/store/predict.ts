@@ -14,6 +14,8 @@ import type { OpConfig } from '../core/compress/types';
 import type { Job } from '../core/engine';
 import { quantBlockSizes, quantGrid } from '../core/compress/quantize/quantize';
 import { IOS16_LUT_NBITS, PALETTIZE_NBITS } from '../core/compress/palettize/options';
+import { numel } from '../core/compress/numeric';
+import { packedBytes as packed } from '../core/tensor/pack';
 
 export interface Predicted {
   bytes: number;
@@ -21,11 +23,9 @@ export interface Predicted {
   exact: boolean;
 }
 
-const packed = (count: number, bits: number) => Math.ceil((count * bits) / 8);
-
 export function predictBytes(job: Job): Predicted | undefined {
   if (job.nn || job.onnx || job.steps.length !== 1) return undefined;
-  const n = job.shape.reduce((a, b) => a * b, 1);
+  const n = numel(job.shape);
   const dt = job.dtype === 'fp16' ? 2 : 4;
   const rank = job.shape.length;
   const c: OpConfig = job.steps[0];
@@ -49,7 +49,7 @@ export function predictBytes(job: Job): Predicted | undefined {
       if ('skip' in blocks) return undefined;
       const grid = quantGrid(job.shape, blocks);
       if ('skip' in grid) return undefined;
-      const scales = grid.reduce((a, b) => a * b, 1);
+      const scales = numel(grid);
       const bits = c.dtype.endsWith('4') ? 4 : 8;
       const hasOffset = c.mode === 'linear' || !c.dtype.startsWith('int');
       let bytes = packed(n, bits) + scales * dt;
