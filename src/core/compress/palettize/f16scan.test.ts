@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CHUNK, countF16, gatherF16 } from './f16scan';
+import { countF16, gatherF16 } from './f16scan';
+import { CHUNK } from '../../tensor/pieces';
 
 describe('countF16 / gatherF16', () => {
   const code = new Uint8Array(65536);

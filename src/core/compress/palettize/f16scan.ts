@@ -14,11 +14,9 @@
  * call was never moved to optimised code by on-stack replacement (--trace-osr: its OSR urgency raised hundreds
  * of times, no OSR compile). With pieces, the next piece is that next call: at most one piece runs slowly.
  */
+import { CHUNK } from '../../tensor/pieces';
 
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Elements per call of a loop function (even: every piece keeps the run's alignment). */
-export const CHUNK = 1 << 16;
 
 /** cnt[p] += number of elements i in [a, b) with bits[i] = p. */
 export function countF16(bits: Uint16Array, a: number, b: number, cnt: Float64Array): void {
