@@ -5,6 +5,7 @@
  * no widened float32 copy, everything else over the ≤ 65,536 patterns present.
  */
 import { F16_TABLE } from '../src/core/tensor/fp16';
+import { countF16 } from '../src/core/compress/palettize/f16scan';
 
 export interface WeightStats {
   count: number;
@@ -115,7 +116,7 @@ export function weightStatsF16(bits: Uint16Array, bins = 64): WeightStats {
   const n = bits.length;
   const cnt = F16_COUNTS;
   cnt.fill(0);
-  countPatterns(bits, cnt);
+  countF16(bits, 0, n, cnt); // the palettizer's pattern histogram (pieces, two patterns per 32-bit load)
   const tab = F16_TABLE;
   let min = Infinity;
   let max = -Infinity;
@@ -151,28 +152,3 @@ export function weightStatsF16(bits: Uint16Array, bins = 64): WeightStats {
   return finish(n, min, max, mean, ss, zeros, unique, hist);
 }
 
-/**
- * cnt[pattern] += 1 for every element; two patterns per 32-bit load where the data is 4-byte aligned. The pass
- * runs in pieces of PIECE elements, one call each: a single call over a whole 16M-element weight can stay in
- * V8's baseline tier for its whole length in Chromium's workers (no on-stack replacement), boxing every count.
- */
-function countPatterns(bits: Uint16Array, cnt: Float64Array): void {
-  const n = bits.length;
-  let i = 0;
-  if (n === 0) return;
-  if (bits.byteOffset % 4 !== 0) cnt[bits[i++]]++;
-  const pairs = (n - i) >> 1;
-  const u32 = new Uint32Array(bits.buffer, bits.byteOffset + i * 2, pairs);
-  for (let k = 0; k < pairs; k += PIECE_PAIRS) countPairs(u32, k, Math.min(pairs, k + PIECE_PAIRS), cnt);
-  for (i += pairs * 2; i < n; i++) cnt[bits[i]]++;
-}
-
-const PIECE_PAIRS = 1 << 15;
-
-function countPairs(u32: Uint32Array, from: number, to: number, cnt: Float64Array): void {
-  for (let k = from; k < to; k++) {
-    const p = u32[k];
-    cnt[p & 0xffff]++;
-    cnt[p >>> 16]++;
-  }
-}
