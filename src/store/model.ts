@@ -140,7 +140,7 @@ function computeStats(model: LoadedModel, generation: number): void {
     pool
       .run(
         async (api) => {
-          // dense float weights go over as stored (fp16 bits widen in the worker); compressed ones decompressed
+          // dense float weights go over as stored (fp16: statistics from its bit patterns in the worker); compressed ones decompressed
           if (!w.compression && (w.dtype === 'fp16' || w.dtype === 'fp32')) {
             // read by the worker where the bytes sit in a File (locate.ts), else read here and transferred
             const { input, transfer } = await denseInput(model, w.id);
