@@ -110,26 +110,34 @@ function isModelFile(p: string): boolean {
   return /\.(onnx|mlmodel)$/i.test(p);
 }
 
-/** `signal`: checked between chunks; an abort removes what was written so far ('cancelled'). */
-export async function writeOutput(model: WrittenModel, outPath: string, signal?: AbortSignal): Promise<WriteResult> {
+/** The path written for `outPath`: inside it under the model's own `name` when it is a folder; its folder must exist. */
+function outputPath(outPath: string, name: string): string {
   let out = outPath;
   if (out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory() && !/\.mlpackage$/i.test(out))) {
-    out = join(out, model.name);
+    out = join(out, name);
   }
-  const lower = out.toLowerCase();
   const parent = dirname(out);
   if (!existsSync(parent)) {
     throw new ShrinkrayError('invalid-option', `cannot write ${out}: folder ${parent} does not exist`, out);
   }
+  return out;
+}
+
+/** The folder at the root of a zipped .mlpackage: named after the zip, ending in .mlpackage. */
+function packageZipRoot(out: string): string {
+  const root = basename(out).replace(/\.zip$/i, '');
+  return /\.mlpackage$/i.test(root) ? root : `${root}.mlpackage`;
+}
+
+/** `signal`: checked between chunks; an abort removes what was written so far ('cancelled'). */
+export async function writeOutput(model: WrittenModel, outPath: string, signal?: AbortSignal): Promise<WriteResult> {
+  const out = outputPath(outPath, model.name);
+  const lower = out.toLowerCase();
+  const parent = dirname(out);
 
   if (lower.endsWith('.zip')) {
     // an .mlpackage zips with its folder at the root (named after the zip); other models zip flat
-    let root: string | undefined;
-    if (model.format === 'mlpackage') {
-      root = basename(out).replace(/\.zip$/i, '');
-      if (!/\.mlpackage$/i.test(root)) root += '.mlpackage';
-    }
-    const z = zipFiles(model.files, root);
+    const z = zipFiles(model.files, model.format === 'mlpackage' ? packageZipRoot(out) : undefined);
     const bytes = await writeFile(z.chunks(), z.size, out, signal);
     return { path: out, bytes, paths: [out] };
   }
@@ -217,13 +225,8 @@ export async function writeStreamedOutput(
   produce: (sink: OutputSink) => Promise<StreamedModel>,
   signal?: AbortSignal,
 ): Promise<WriteResult> {
-  let out = outPath;
-  if (out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory() && !/\.mlpackage$/i.test(out))) out = join(out, name);
+  const out = outputPath(outPath, name);
   const lower = out.toLowerCase();
-  const parent = dirname(out);
-  if (!existsSync(parent)) {
-    throw new ShrinkrayError('invalid-option', `cannot write ${out}: folder ${parent} does not exist`, out);
-  }
   const zip = lower.endsWith('.zip');
   if (!zip && !lower.endsWith('.mlpackage')) {
     throw new ShrinkrayError('invalid-option', `${out}: an .mlpackage is written as a folder ending in .mlpackage or as a .zip`, out);
@@ -236,8 +239,6 @@ export async function writeStreamedOutput(
       await replace(tmp, out);
       return { path: out, bytes: model.files.reduce((s, f) => s + f.size, 0), paths: [out] };
     }
-    let root = basename(out).replace(/\.zip$/i, '');
-    if (!/\.mlpackage$/i.test(root)) root += '.mlpackage';
     const files: OutputFile[] = model.files.map((f) => {
       const src = fileSource(join(tmp, ...f.path.split('/')), f.path);
       const piece = 8 << 20;
@@ -249,7 +250,7 @@ export async function writeStreamedOutput(
         },
       };
     });
-    const z = zipFiles(files, root);
+    const z = zipFiles(files, packageZipRoot(out));
     const bytes = await writeFile(z.chunks(), z.size, out, signal);
     await rm(tmp, { recursive: true, force: true });
     return { path: out, bytes, paths: [out] };
