@@ -10,7 +10,8 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function runPlan(model: LoadedModel, plan: CompressionPlan, opts: RunOptions = {}): Promise<Map<string, WeightResult>> {
+/** Throws 'no-weights' for a model without compressible weights (runPlan and the streaming runner). */
+export function requireWeights(model: LoadedModel): void {
   if (model.weights.length === 0) {
     throw new ShrinkrayError(
       'no-weights',
@@ -18,6 +19,20 @@ export async function runPlan(model: LoadedModel, plan: CompressionPlan, opts: R
       model.summary.fileName,
     );
   }
+}
+
+/** The results in the model's weight order. */
+export function inWeightOrder(model: LoadedModel, results: Map<string, WeightResult>): Map<string, WeightResult> {
+  const ordered = new Map<string, WeightResult>();
+  for (const w of model.weights) {
+    const r = results.get(w.id);
+    if (r) ordered.set(w.id, r);
+  }
+  return ordered;
+}
+
+export async function runPlan(model: LoadedModel, plan: CompressionPlan, opts: RunOptions = {}): Promise<Map<string, WeightResult>> {
+  requireWeights(model);
   const { jobs, skipped } = selectJobs(model, plan);
   const out = new Map<string, WeightResult>();
   for (const s of skipped) out.set(s.id, s);
@@ -32,11 +47,5 @@ export async function runPlan(model: LoadedModel, plan: CompressionPlan, opts: R
     done++;
     opts.onProgress?.(done, total);
   }
-  // keep the model's weight order
-  const ordered = new Map<string, WeightResult>();
-  for (const w of model.weights) {
-    const r = out.get(w.id);
-    if (r) ordered.set(w.id, r);
-  }
-  return ordered;
+  return inWeightOrder(model, out);
 }

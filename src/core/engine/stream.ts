@@ -15,7 +15,7 @@ import { checkResult, coremlInternal, outputName, packageFiles, rewriteCoreML, w
 import { SCRATCH_MIN_BYTES, ScratchPool, withScratch } from '../io/scratch';
 import { selectJobs } from './select';
 import { compressJob, type Job } from './job';
-import type { RunOptions } from './run';
+import { inWeightOrder, requireWeights, type RunOptions } from './run';
 
 /** One output file being written: chunks in order, plus a rewrite of bytes already written (weight.bin's header). */
 export interface SinkFile {
@@ -84,13 +84,7 @@ export function streamedName(model: LoadedModel, tag?: string): string {
 const now = () => performance.now();
 
 export async function compressToSink(model: LoadedModel, plan: CompressionPlan, sink: OutputSink, opts: StreamOptions = {}): Promise<StreamRun> {
-  if (model.weights.length === 0) {
-    throw new ShrinkrayError(
-      'no-weights',
-      `${model.summary.fileName}: weight compression is not applicable to this model (${model.summary.modelType}): it has no compressible weights`,
-      model.summary.fileName,
-    );
-  }
+  requireWeights(model);
   const why = streamBlocker(model, plan);
   if (why) throw new ShrinkrayError('internal', `${model.summary.fileName}: cannot be streamed: ${why}`, model.summary.fileName);
   const internal = coremlInternal(model);
@@ -214,13 +208,8 @@ export async function compressToSink(model: LoadedModel, plan: CompressionPlan, 
     }
   }
   seconds.write += now() - t;
-  const results = new Map<string, WeightResult>();
-  for (const w of model.weights) {
-    const r = out.get(w.id);
-    if (r) results.set(w.id, r);
-  }
   return {
-    results,
+    results: inWeightOrder(model, out),
     written: { format: 'mlpackage', name: layout.name, files: layout.files.map((f) => ({ path: f.path, size: f.size })) },
     seconds: { read: seconds.read / 1000, compress: seconds.compress / 1000, write: seconds.write / 1000, collect: seconds.collect / 1000 },
   };
