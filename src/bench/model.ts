@@ -7,6 +7,7 @@
 import { buildMLProgram } from '../core/formats/coreml/build';
 import type { DenseTensor, WrittenModel } from '../core/model/types';
 import { f32ToF16 } from '../core/tensor/fp16';
+import { mulberry32 } from '../core/tensor/random';
 
 export const BENCH_LAYERS: { name: string; op: 'conv' | 'linear'; shape: number[] }[] = [
   { name: 'conv1', op: 'conv', shape: [256, 3, 3, 3] },
@@ -18,17 +19,7 @@ export const BENCH_LAYERS: { name: string; op: 'conv' | 'linear'; shape: number[
   { name: 'linear4', op: 'linear', shape: [1536, 4096] },
 ];
 
-/** A seeded uniform generator in [0, 1) (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../core/tensor/random';
 
 /** n fp16 bit patterns of N(0, std²) samples (Box-Muller). */
 export function gaussianF16(n: number, rnd: () => number, std: number): Uint16Array {

@@ -8,6 +8,7 @@ import type { WeightResult } from '../types';
 import { loadModel } from '../../formats';
 import { pathTree } from '../../../node/fs-tree';
 import { fixture } from '../../../../tests/fixtures';
+import { mulberry32 as rng } from '../../tensor/random';
 
 const BITS = [1, 2, 3, 4, 6, 8];
 
@@ -31,16 +32,6 @@ function engine(dense: DenseTensor, nbits: number): WeightResult {
   return r;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomTensor(dtype: 'fp16' | 'fp32', shape: number[], seed: number, levels = 0): DenseTensor {
   const n = shape.reduce((a, b) => a * b, 1);

@@ -4,17 +4,7 @@
  * (scale² for enable_per_channel_scale). Tensors with more than TRAIN_LIMIT vectors are fitted on an evenly
  * strided sample (the assignment then covers every vector).
  */
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../tensor/random';
 
 /** Vectors used to fit the centroids at most (a strided sample beyond). */
 export const TRAIN_LIMIT = 1 << 18;

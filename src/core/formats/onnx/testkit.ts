@@ -7,16 +7,7 @@ import { onnxType } from './schema';
 import { loadOnnx } from './index';
 import { reprToFloat } from './write';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../tensor/random';
 
 /** SNR in dB of `test` against `ref` (Infinity when equal). */
 export function snrDb(ref: ArrayLike<number>, test: ArrayLike<number>): number {
