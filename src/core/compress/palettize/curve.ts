@@ -14,6 +14,7 @@ import type { DenseTensor } from '../../model/types';
 import { kmeansOptimalMany } from './kmeans1d';
 import { countF16 } from './f16scan';
 import { rdtd } from '../numeric';
+import { distinctCounts } from './palettize';
 
 export interface CurvePoint {
   nbits: number;
@@ -85,17 +86,7 @@ function histF32(vals: Float32Array): Hist {
     sig += x * x;
     v[i] = x === 0 ? 0 : x;
   }
-  v.sort();
-  let d = 0;
-  for (let i = 0; i < m; i++) if (i === 0 || v[i] !== v[i - 1]) d++;
-  const xs = new Float64Array(d);
-  const ws = new Float64Array(d);
-  let k = -1;
-  for (let i = 0; i < m; i++) {
-    if (i === 0 || v[i] !== v[i - 1]) xs[++k] = v[i];
-    ws[k]++;
-  }
-  return { xs, ws, sig };
+  return { ...distinctCounts(v), sig };
 }
 
 /** Index of the nearest entry of an ascending list (ties → the lower index, as the engine assigns). */

@@ -303,6 +303,22 @@ function histF16Small(bits: Uint16Array, L: Layout, g: number, gs: number, inclu
   }), ew);
 }
 
+/** Sorts `v` (in place) and returns its distinct values with their counts. */
+export function distinctCounts(v: Float64Array): { xs: Float64Array; ws: Float64Array } {
+  v.sort();
+  const m = v.length;
+  let d = 0;
+  for (let i = 0; i < m; i++) if (i === 0 || v[i] !== v[i - 1]) d++;
+  const xs = new Float64Array(d);
+  const ws = new Float64Array(d);
+  let k = -1;
+  for (let i = 0; i < m; i++) {
+    if (i === 0 || v[i] !== v[i - 1]) xs[++k] = v[i];
+    ws[k]++;
+  }
+  return { xs, ws };
+}
+
 /** Distinct sorted values with their (weighted) counts, from a visitor of (value, element index). */
 function histOf(visit: (fn: (v: number, i: number) => void) => void, ew?: ((i: number) => number) | null): GroupHist {
   let m = 0;
@@ -311,17 +327,7 @@ function histOf(visit: (fn: (v: number, i: number) => void) => void, ew?: ((i: n
   let j = 0;
   if (!ew) {
     visit((x) => (v[j++] = x === 0 ? 0 : x));
-    v.sort();
-    let d = 0;
-    for (let i = 0; i < m; i++) if (i === 0 || v[i] !== v[i - 1]) d++;
-    const xs = new Float64Array(d);
-    const ws = new Float64Array(d);
-    let k = -1;
-    for (let i = 0; i < m; i++) {
-      if (i === 0 || v[i] !== v[i - 1]) xs[++k] = v[i];
-      ws[k]++;
-    }
-    return { xs, ws };
+    return distinctCounts(v);
   }
   const w = new Float64Array(m);
   visit((x, i) => {
